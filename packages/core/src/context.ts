@@ -1,0 +1,53 @@
+import type { Clock } from './clock.js'
+import type { DeviceClient } from './client.js'
+import type { DeviceGrantEvent, EventListener } from './events.js'
+import type { DeviceGrantRecord, DeviceGrantStore } from './store.js'
+import type { UserCodeFormat } from './user-code.js'
+
+/** RFC 6749 §5.1 success body. Extra members are passed through to the client. */
+export interface TokenResponse {
+  access_token: string
+  token_type: string
+  expires_in?: number
+  refresh_token?: string
+  scope?: string
+  [member: string]: unknown
+}
+
+export interface IssueTokenInput {
+  client: DeviceClient
+  /** The user who approved. */
+  subject: string
+  /** The scope granted, space-separated. */
+  scope: string
+  grant: DeviceGrantRecord
+}
+
+/** Mints the token. Called once per grant, only by the poll that won the claim. */
+export type IssueToken = (input: IssueTokenInput) => TokenResponse | Promise<TokenResponse>
+
+/** Settings shared by the grant operations; built once by `createDeviceGrant`. */
+export interface GrantContext {
+  store: DeviceGrantStore
+  clock: Clock
+  expiresIn: number
+  interval: number
+  pollLeewayMs: number
+  userCodes: UserCodeFormat
+  defaultScope: readonly string[]
+  issueToken: IssueToken
+  emit: (event: DeviceGrantEvent) => void
+}
+
+/** Listeners are for audit and metrics: one that throws must not break a grant. */
+export function safeEmitter (listener: EventListener | undefined, onError: (err: unknown) => void): (event: DeviceGrantEvent) => void {
+  if (listener === undefined) return () => {}
+  return event => {
+    try {
+      const r = listener(event)
+      if (r !== undefined && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).then(undefined, onError)
+    } catch (err) {
+      onError(err)
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The storage contract. A store implements `DeviceCredentialStore` (the device side: save,
+ * look up, record polls) and `UserGrantStore` (the user's decision and the one-time claim).
+ * One object usually implements both: `DeviceGrantStore`.
+ *
+ * Rules every store keeps (the conformance suite in `@device-grant/store-test-suite` checks them):
+ * - Every time is milliseconds since the epoch, passed in by the caller: a store never reads
+ *   the clock to decide an outcome (it may use its own clock only to evict expired records).
+ * - A record is *live* while `now < expiresAt`. Expired records may be dropped at any time;
+ *   until they are, lookups may still return them (the caller checks expiry).
+ * - Every transition is one atomic conditional write that reports whether it won:
+ *   approve/deny only from `pending`, claim only from `approved`, and none after expiry.
+ * - Poll bookkeeping (`recordPoll`) never overwrites a decision made in between.
+ * - Returned records are copies: mutating one changes nothing stored.
+ * - When the backend cannot answer, throw `StoreUnavailableError` (fail fast, never hang).
+ */
+
+export type GrantStatus = 'pending' | 'approved' | 'denied' | 'consumed'
+
+export interface DeviceGrantRecord {
+  /** SHA-256 of the device code, base64url. The device code itself is never stored. */
+  deviceCodeHash: string
+  /** The user code, normalized (no mask): e.g. `WDJBMJHT`. Unique among live records. */
+  userCode: string
+  clientId: string
+  /** Requested scope, space-separated; `''` when none. */
+  scope: string
+  status: GrantStatus
+  createdAt: number
+  expiresAt: number
+  /** Seconds the device must wait between polls; grows by 5 on every `slow_down`. */
+  interval: number
+  /** When the last poll that was not too fast arrived; absent before the first poll. */
+  lastPolledAt?: number
+  /** The user the grant is bound to: set by `bindSubject` or by the decision. */
+  subject?: string
+  /** Scope the user granted, when it differs from what was asked. */
+  grantedScope?: string
+  /** When the user approved or denied. */
+  decidedAt?: number
+  /** Where the device asked from, shown on the confirm page (RFC 8628 §5.4). */
+  ip?: string
+  userAgent?: string
+}
+
+export interface PollInput {
+  /** The client that is polling: bookkeeping happens only for the grant's own client. */
+  clientId: string
+  now: number
+  /** A poll at least `interval * 1000 - leewayMs` after `lastPolledAt` is on time. */
+  leewayMs: number
+  /** Seconds added to `interval` on a too-fast poll. */
+  slowDownStep: number
+}
+
+export interface PollResult {
+  /** The record after this poll's bookkeeping. */
+  grant: DeviceGrantRecord
+  /** True when this poll was too fast: `interval` grew and `lastPolledAt` did not move. */
+  slowDown: boolean
+}
+
+export interface DeviceCredentialStore {
+  /**
+   * Saves a new pending grant. Resolves `false`, writing nothing, when a *live* record already
+   * holds the same `userCode` (the caller retries with a fresh code). An expired record with
+   * that user code does not block the save.
+   */
+  save(grant: DeviceGrantRecord): Promise<boolean>
+
+  findByDeviceCodeHash(deviceCodeHash: string): Promise<DeviceGrantRecord | undefined>
+
+  /** `userCode` is already normalized. */
+  findByUserCode(userCode: string): Promise<DeviceGrantRecord | undefined>
+
+  /**
+   * One poll's bookkeeping, atomically, and the record it leaves (undefined if there is none).
+   * Only when the record is `pending`, live (`now < expiresAt`) and `clientId` matches:
+   * - if `lastPolledAt` is set and `now - lastPolledAt < interval * 1000 - leewayMs`:
+   *   `interval += slowDownStep`, `lastPolledAt` unchanged, `slowDown: true`;
+   * - otherwise `lastPolledAt = now`, `slowDown: false`.
+   * In every other case nothing is written and `slowDown` is false.
+   * This is the whole poll in one round trip: keep it to one.
+   */
+  recordPoll(deviceCodeHash: string, poll: PollInput): Promise<PollResult | undefined>
+}
+
+export interface Decision {
+  subject: string
+  now: number
+}
+
+export interface Approval extends Decision {
+  /** Scope the user granted, when narrower than what was asked. */
+  grantedScope?: string
+}
+
+export interface UserGrantStore {
+  /**
+   * Binds a live pending grant to the first user who opens it. Resolves true when the grant
+   * is now bound to `subject` (just now, or already); false when it is bound to someone else,
+   * missing, expired or no longer pending.
+   */
+  bindSubject(deviceCodeHash: string, decision: Decision): Promise<boolean>
+
+  /**
+   * `pending → approved`, only while live and unbound or bound to `subject`. Sets `subject`,
+   * `decidedAt` (= now) and `grantedScope` when given. Resolves whether this call won.
+   */
+  approve(deviceCodeHash: string, approval: Approval): Promise<boolean>
+
+  /** `pending → denied`, under the same conditions as `approve`. Resolves whether this call won. */
+  deny(deviceCodeHash: string, decision: Decision): Promise<boolean>
+
+  /**
+   * `approved → consumed`, only while live (`now < expiresAt`). Exactly one caller ever wins,
+   * across every process sharing the store: it gets the record (as approved, before the write);
+   * every other caller gets undefined. Tokens are minted only by the winner.
+   */
+  claim(deviceCodeHash: string, now: number): Promise<DeviceGrantRecord | undefined>
+}
+
+export interface StoreCapabilities {
+  /** The store shares state across processes (the suite's multi-process cases apply). */
+  sharedAcrossProcesses?: boolean
+  /** The store runs on a Redis Cluster (keys of one grant share a slot). */
+  supportsCluster?: boolean
+}
+
+export interface DeviceGrantStore extends DeviceCredentialStore, UserGrantStore {
+  readonly capabilities?: StoreCapabilities
+  /** Drops every expired record now; resolves how many were dropped (SQL stores run it from a cron). */
+  deleteExpired?(now: number): Promise<number>
+  /** Releases timers and connections the store itself opened. */
+  close?(): Promise<void>
+}

@@ -1,0 +1,168 @@
+import type {
+  Approval,
+  Decision,
+  DeviceGrantRecord,
+  DeviceGrantStore,
+  PollInput,
+  PollResult,
+  StoreCapabilities
+} from '@device-grant/core'
+
+export interface MemoryStoreOptions {
+  /**
+   * Seconds a record is kept after it expires, so a late poll still hears `expired_token`
+   * rather than `invalid_grant`. Default 600.
+   */
+  retention?: number
+  /** Seconds between sweeps of expired records. Default 60. 0 turns the timer off. */
+  sweepInterval?: number
+  /** Most records one sweep deletes, so a sweep never blocks the event loop for long. Default 10000. */
+  sweepBatch?: number
+  /** Clock used only to decide what to sweep. Default `Date.now`. */
+  clock?: () => number
+}
+
+/**
+ * Keeps grants in two Maps in this process. Every operation is synchronous inside, so each
+ * check-and-set is atomic by construction. Not for more than one process: use the Redis or
+ * Prisma store there.
+ */
+export class MemoryStore implements DeviceGrantStore {
+  readonly capabilities: StoreCapabilities = { sharedAcrossProcesses: false }
+  readonly #byHash = new Map<string, DeviceGrantRecord>()
+  readonly #byUserCode = new Map<string, string>()
+  readonly #retentionMs: number
+  readonly #sweepBatch: number
+  readonly #clock: () => number
+  #timer: NodeJS.Timeout | undefined
+
+  constructor (options: MemoryStoreOptions = {}) {
+    const retention = options.retention ?? 600
+    const sweepInterval = options.sweepInterval ?? 60
+    const sweepBatch = options.sweepBatch ?? 10_000
+    if (!(Number.isFinite(retention) && retention >= 0)) throw new TypeError('retention must be a number of seconds >= 0')
+    if (!(Number.isFinite(sweepInterval) && sweepInterval >= 0)) throw new TypeError('sweepInterval must be a number of seconds >= 0')
+    if (!(Number.isInteger(sweepBatch) && sweepBatch > 0)) throw new TypeError('sweepBatch must be a positive integer')
+    this.#retentionMs = retention * 1000
+    this.#sweepBatch = sweepBatch
+    this.#clock = options.clock ?? Date.now
+    if (sweepInterval > 0) {
+      this.#timer = setInterval(() => { this.deleteExpiredSync(this.#clock()) }, sweepInterval * 1000)
+      this.#timer.unref()
+    }
+  }
+
+  /** Number of records held, expired ones not yet swept included. */
+  get size (): number {
+    return this.#byHash.size
+  }
+
+  async save (grant: DeviceGrantRecord): Promise<boolean> {
+    const holder = this.#byUserCode.get(grant.userCode)
+    if (holder !== undefined) {
+      const other = this.#byHash.get(holder)
+      if (other !== undefined && grant.createdAt < other.expiresAt) return false
+      if (other !== undefined) this.#byHash.delete(holder)
+    }
+    if (this.#byHash.has(grant.deviceCodeHash)) return false
+    this.#byHash.set(grant.deviceCodeHash, { ...grant })
+    this.#byUserCode.set(grant.userCode, grant.deviceCodeHash)
+    return true
+  }
+
+  async findByDeviceCodeHash (deviceCodeHash: string): Promise<DeviceGrantRecord | undefined> {
+    const r = this.#byHash.get(deviceCodeHash)
+    return r === undefined ? undefined : { ...r }
+  }
+
+  async findByUserCode (userCode: string): Promise<DeviceGrantRecord | undefined> {
+    const hash = this.#byUserCode.get(userCode)
+    const r = hash === undefined ? undefined : this.#byHash.get(hash)
+    return r === undefined ? undefined : { ...r }
+  }
+
+  async recordPoll (deviceCodeHash: string, poll: PollInput): Promise<PollResult | undefined> {
+    const r = this.#byHash.get(deviceCodeHash)
+    if (r === undefined) return undefined
+    let slowDown = false
+    if (r.status === 'pending' && poll.now < r.expiresAt && r.clientId === poll.clientId) {
+      if (r.lastPolledAt !== undefined && poll.now - r.lastPolledAt < r.interval * 1000 - poll.leewayMs) {
+        r.interval += poll.slowDownStep
+        slowDown = true
+      } else {
+        r.lastPolledAt = poll.now
+      }
+    }
+    return { grant: { ...r }, slowDown }
+  }
+
+  async bindSubject (deviceCodeHash: string, decision: Decision): Promise<boolean> {
+    const r = this.#decidable(deviceCodeHash, decision)
+    if (r === undefined) return false
+    r.subject = decision.subject
+    return true
+  }
+
+  async approve (deviceCodeHash: string, approval: Approval): Promise<boolean> {
+    const r = this.#decidable(deviceCodeHash, approval)
+    if (r === undefined) return false
+    r.status = 'approved'
+    r.subject = approval.subject
+    r.decidedAt = approval.now
+    if (approval.grantedScope !== undefined) r.grantedScope = approval.grantedScope
+    return true
+  }
+
+  async deny (deviceCodeHash: string, decision: Decision): Promise<boolean> {
+    const r = this.#decidable(deviceCodeHash, decision)
+    if (r === undefined) return false
+    r.status = 'denied'
+    r.subject = decision.subject
+    r.decidedAt = decision.now
+    return true
+  }
+
+  async claim (deviceCodeHash: string, now: number): Promise<DeviceGrantRecord | undefined> {
+    const r = this.#byHash.get(deviceCodeHash)
+    if (r === undefined || r.status !== 'approved' || now >= r.expiresAt) return undefined
+    const before = { ...r }
+    r.status = 'consumed'
+    return before
+  }
+
+  async deleteExpired (now: number): Promise<number> {
+    return this.deleteExpiredSync(now)
+  }
+
+  /**
+   * Records go in roughly in expiry order (one store, one `expiresIn`), so the sweep walks from
+   * the oldest and stops at the first record still kept, or after `sweepBatch` deletions.
+   */
+  deleteExpiredSync (now: number): number {
+    let deleted = 0
+    for (const [hash, r] of this.#byHash) {
+      if (now < r.expiresAt + this.#retentionMs || deleted >= this.#sweepBatch) break
+      this.#byHash.delete(hash)
+      if (this.#byUserCode.get(r.userCode) === hash) this.#byUserCode.delete(r.userCode)
+      deleted++
+    }
+    return deleted
+  }
+
+  async close (): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer)
+    this.#timer = undefined
+  }
+
+  /** A live, pending grant that `subject` may decide, or undefined. */
+  #decidable (deviceCodeHash: string, decision: Decision): DeviceGrantRecord | undefined {
+    const r = this.#byHash.get(deviceCodeHash)
+    if (r === undefined || r.status !== 'pending' || decision.now >= r.expiresAt) return undefined
+    if (r.subject !== undefined && r.subject !== decision.subject) return undefined
+    return r
+  }
+}
+
+export function memoryStore (options?: MemoryStoreOptions): MemoryStore {
+  return new MemoryStore(options)
+}
