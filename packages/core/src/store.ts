@@ -7,7 +7,8 @@
  * - Every time is milliseconds since the epoch, passed in by the caller: a store never reads
  *   the clock to decide an outcome (it may use its own clock only to evict expired records).
  * - A record is *live* while `now < expiresAt`. Expired records may be dropped at any time;
- *   until they are, lookups may still return them (the caller checks expiry).
+ *   until they are, lookups may still return them (the caller checks expiry). Keeping them a
+ *   while (a retention period) lets a late poll hear `expired_token` instead of `invalid_grant`.
  * - Every transition is one atomic conditional write that reports whether it won:
  *   approve/deny only from `pending`, claim only from `approved`, and none after expiry.
  * - Poll bookkeeping (`recordPoll`) never overwrites a decision made in between.
@@ -129,7 +130,10 @@ export interface StoreCapabilities {
 
 export interface DeviceGrantStore extends DeviceCredentialStore, UserGrantStore {
   readonly capabilities?: StoreCapabilities
-  /** Drops every expired record now; resolves how many were dropped (SQL stores run it from a cron). */
+  /**
+   * Drops every record with `expiresAt <= now`; resolves how many were dropped. SQL stores
+   * have the app call it from a cron; stores with their own eviction may still offer it.
+   */
   deleteExpired?(now: number): Promise<number>
   /** Releases timers and connections the store itself opened. */
   close?(): Promise<void>

@@ -47,7 +47,7 @@ export class MemoryStore implements DeviceGrantStore {
     this.#sweepBatch = sweepBatch
     this.#clock = options.clock ?? Date.now
     if (sweepInterval > 0) {
-      this.#timer = setInterval(() => { this.deleteExpiredSync(this.#clock()) }, sweepInterval * 1000)
+      this.#timer = setInterval(() => { this.sweep(this.#clock()) }, sweepInterval * 1000)
       this.#timer.unref()
     }
   }
@@ -130,20 +130,28 @@ export class MemoryStore implements DeviceGrantStore {
     return before
   }
 
+  /** Drops every record with `expiresAt <= now`, whatever the retention: a full scan. */
   async deleteExpired (now: number): Promise<number> {
-    return this.deleteExpiredSync(now)
+    let deleted = 0
+    for (const [hash, r] of this.#byHash) {
+      if (r.expiresAt <= now) {
+        this.#delete(hash, r)
+        deleted++
+      }
+    }
+    return deleted
   }
 
   /**
-   * Records go in roughly in expiry order (one store, one `expiresIn`), so the sweep walks from
-   * the oldest and stops at the first record still kept, or after `sweepBatch` deletions.
+   * The timer's sweep. Records go in roughly in expiry order (one store, one `expiresIn`), so it
+   * walks from the oldest and stops at the first record still kept, or after `sweepBatch`
+   * deletions: its cost is bounded whatever the store's size.
    */
-  deleteExpiredSync (now: number): number {
+  sweep (now: number): number {
     let deleted = 0
     for (const [hash, r] of this.#byHash) {
       if (now < r.expiresAt + this.#retentionMs || deleted >= this.#sweepBatch) break
-      this.#byHash.delete(hash)
-      if (this.#byUserCode.get(r.userCode) === hash) this.#byUserCode.delete(r.userCode)
+      this.#delete(hash, r)
       deleted++
     }
     return deleted
@@ -152,6 +160,11 @@ export class MemoryStore implements DeviceGrantStore {
   async close (): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
+  }
+
+  #delete (hash: string, r: DeviceGrantRecord): void {
+    this.#byHash.delete(hash)
+    if (this.#byUserCode.get(r.userCode) === hash) this.#byUserCode.delete(r.userCode)
   }
 
   /** A live, pending grant that `subject` may decide, or undefined. */
