@@ -1,4 +1,4 @@
-import type { DeviceClient } from './client.js'
+import { clientAllowsDeviceGrant, type DeviceClient } from './client.js'
 import type { GrantContext, TokenResponse } from './context.js'
 import { SLOW_DOWN_STEP_SECONDS } from './constants.js'
 import { hashDeviceCode } from './device-code.js'
@@ -24,6 +24,9 @@ const MAX_DEVICE_CODE_LENGTH = 256
 export async function pollDeviceCode (ctx: GrantContext, input: PollInput): Promise<TokenResponse> {
   const { client, deviceCode } = input
   const clientId = client.clientId
+  if (!clientAllowsDeviceGrant(client)) {
+    throw reject(ctx, clientId, 'unauthorized_client', 'this client may not use the device authorization grant')
+  }
   if (deviceCode.length > MAX_DEVICE_CODE_LENGTH) throw reject(ctx, clientId, 'invalid_grant', 'unknown device_code')
 
   const now = ctx.clock()

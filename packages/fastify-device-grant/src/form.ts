@@ -1,0 +1,54 @@
+import { OAuthError } from '@device-grant/core'
+import type { FastifyRequest } from 'fastify'
+
+/** A parsed form: a repeated name becomes an array, so the repeat can be refused. */
+export type FormBody = Record<string, string | string[]>
+
+/** Parses `application/x-www-form-urlencoded` (UTF-8, RFC 6749 Appendix B) keeping repeats. */
+export function parseForm (body: string): FormBody {
+  const out: FormBody = Object.create(null)
+  for (const [name, value] of new URLSearchParams(body)) {
+    const prev = out[name]
+    if (prev === undefined) out[name] = value
+    else if (Array.isArray(prev)) prev.push(value)
+    else out[name] = [prev, value]
+  }
+  return out
+}
+
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;|$)/i
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i
+
+/** Form-encoded, and UTF-8 if it names a charset at all (RFC 6749 Appendix B). */
+function isUtf8Form (type: string): boolean {
+  if (!FORM_TYPE.test(type)) return false
+  const charset = CHARSET.exec(type)?.[1]
+  return charset === undefined || /^utf-?8$/i.test(charset)
+}
+
+/**
+ * RFC 6749 §3.2 and RFC 8628 §3.1 take form-encoded bodies only. Checked here too (not only by
+ * the body parser) because the token handler may be mounted in an app that parses JSON.
+ */
+export function formParams (request: FastifyRequest): FormBody {
+  const type = request.headers['content-type']
+  if (type === undefined || !isUtf8Form(type)) {
+    throw new OAuthError('invalid_request', 'the request body must be application/x-www-form-urlencoded')
+  }
+  const body = request.body
+  if (body === undefined || body === null) return Object.create(null)
+  if (typeof body !== 'object') throw new OAuthError('invalid_request', 'the request body could not be read')
+  return body as FormBody
+}
+
+/**
+ * RFC 6749 §3.1/§3.2 and RFC 8628 §3.1: empty means absent, a repeat is `invalid_request`.
+ * Unknown parameters are never read, so they are ignored as the RFCs require.
+ */
+export function param (form: FormBody, name: string): string | undefined {
+  const value = form[name]
+  if (value === undefined) return undefined
+  if (Array.isArray(value)) throw new OAuthError('invalid_request', `the ${name} parameter was sent more than once`)
+  if (typeof value !== 'string') throw new OAuthError('invalid_request', `the ${name} parameter is not a string`)
+  return value === '' ? undefined : value
+}

@@ -1,0 +1,23 @@
+import { deviceGrant } from './plugin.js'
+
+export { deviceGrant }
+export default deviceGrant
+export type { DeviceGrantDecorator, DeviceGrantEndpoints } from './plugin.js'
+export type { DeviceGrantPaths, DeviceGrantPluginOptions } from './options.js'
+export type { TokenHandler } from './token.js'
+export {
+  DEVICE_CODE_GRANT_TYPE,
+  OAuthError,
+  StoreUnavailableError
+} from '@device-grant/core'
+export type {
+  ClientRegistry,
+  DecisionResult,
+  DeviceClient,
+  DeviceGrantEvent,
+  DeviceGrantStore,
+  GrantView,
+  IssueToken,
+  IssueTokenInput,
+  TokenResponse
+} from '@device-grant/core'

@@ -1,0 +1,29 @@
+import { authenticateClient, DEVICE_CODE_GRANT_TYPE, OAuthError, type ClientLookup, type DeviceGrant } from '@device-grant/core'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { presentedCredentials } from './client-credentials.js'
+import { formParams, param } from './form.js'
+import { replyWithError, sendJson } from './oauth-reply.js'
+
+export type TokenHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>
+
+/**
+ * RFC 8628 §3.4–3.5 as a plain Fastify handler. It answers every outcome itself (errors
+ * included), so an existing OAuth server can call it from its own token route for the device
+ * grant type; it accepts bodies parsed by `@fastify/formbody` as well as by this plugin.
+ */
+export function tokenHandler (grant: DeviceGrant, clients: ClientLookup): TokenHandler {
+  return async function handleToken (request, reply) {
+    try {
+      const form = formParams(request)
+      const grantType = param(form, 'grant_type')
+      if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required')
+      if (grantType !== DEVICE_CODE_GRANT_TYPE) throw new OAuthError('unsupported_grant_type', 'only the device_code grant type is supported here')
+      const { client } = await authenticateClient(presentedCredentials(request, form), clients)
+      const deviceCode = param(form, 'device_code')
+      if (deviceCode === undefined) throw new OAuthError('invalid_request', 'device_code is required')
+      return sendJson(reply, await grant.poll({ client, deviceCode }))
+    } catch (err) {
+      return replyWithError(request, reply, err)
+    }
+  }
+}
