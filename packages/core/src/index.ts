@@ -37,6 +37,7 @@ export {
 } from './constants.js'
 export type {
   Approval,
+  CounterHit,
   Decision,
   DeviceCredentialStore,
   DeviceGrantRecord,

@@ -128,8 +128,22 @@ export interface StoreCapabilities {
   supportsCluster?: boolean
 }
 
+export interface CounterHit {
+  /** Hits in the current window, this one included. */
+  count: number
+  /** When the current window ends (ms since the epoch). */
+  resetAt: number
+}
+
 export interface DeviceGrantStore extends DeviceCredentialStore, UserGrantStore {
   readonly capabilities?: StoreCapabilities
+  /**
+   * Optional: a fixed-window counter, so rate limits hold across every process sharing the
+   * store. Adds `increment` (0 to only read) to `key`'s count for the window holding `now`
+   * (windows start at multiples of `windowMs`) and resolves the count and the window's end.
+   * Counters may be dropped once their window has ended. One round trip.
+   */
+  hit?(key: string, window: { windowMs: number, now: number, increment: number }): Promise<CounterHit>
   /**
    * Drops every record with `expiresAt <= now`; resolves how many were dropped. SQL stores
    * have the app call it from a cron; stores with their own eviction may still offer it.

@@ -1,5 +1,6 @@
 import type {
   Approval,
+  CounterHit,
   Decision,
   DeviceGrantRecord,
   DeviceGrantStore,
@@ -31,6 +32,7 @@ export class MemoryStore implements DeviceGrantStore {
   readonly capabilities: StoreCapabilities = { sharedAcrossProcesses: false }
   readonly #byHash = new Map<string, DeviceGrantRecord>()
   readonly #byUserCode = new Map<string, string>()
+  readonly #counters = new Map<string, CounterHit>()
   readonly #retentionMs: number
   readonly #sweepBatch: number
   readonly #clock: () => number
@@ -131,6 +133,20 @@ export class MemoryStore implements DeviceGrantStore {
   }
 
   /** Drops every record with `expiresAt <= now`, whatever the retention: a full scan. */
+  async hit (key: string, window: { windowMs: number, now: number, increment: number }): Promise<CounterHit> {
+    const resetAt = (Math.floor(window.now / window.windowMs) + 1) * window.windowMs
+    const id = `${window.windowMs}:${key}`
+    let counter = this.#counters.get(id)
+    if (counter === undefined || counter.resetAt !== resetAt) {
+      counter = { count: 0, resetAt }
+      // Re-inserting keeps the Map in window-end order for the sweep.
+      this.#counters.delete(id)
+      this.#counters.set(id, counter)
+    }
+    counter.count += window.increment
+    return { ...counter }
+  }
+
   async deleteExpired (now: number): Promise<number> {
     let deleted = 0
     for (const [hash, r] of this.#byHash) {
@@ -148,6 +164,10 @@ export class MemoryStore implements DeviceGrantStore {
    * deletions: its cost is bounded whatever the store's size.
    */
   sweep (now: number): number {
+    for (const [id, c] of this.#counters) {
+      if (c.resetAt > now) break
+      this.#counters.delete(id)
+    }
     let deleted = 0
     for (const [hash, r] of this.#byHash) {
       if (now < r.expiresAt + this.#retentionMs || deleted >= this.#sweepBatch) break

@@ -1,0 +1,27 @@
+import t from 'tap'
+import { ReferenceStore } from './helpers/reference-store.js'
+import { mutants } from './helpers/mutants.js'
+import { collect, failures } from './helpers/collect.js'
+
+// A suite that passes everything proves nothing: each mutant breaks one rule of the contract,
+// and the cases written for that rule must fail against it.
+
+t.test('the reference store passes every case', async (t) => {
+  const failed = await failures(collect(() => new ReferenceStore()))
+  t.same([...failed.keys()], [], 'no case failed')
+})
+
+for (const mutant of mutants) {
+  t.test(`the suite catches a store where ${mutant.bug}`, async (t) => {
+    const cases = collect(mutant.make)
+    const names = new Set(cases.map(([name]) => name))
+    for (const name of mutant.caught) t.ok(names.has(name), `"${name}" is a case of the suite`)
+    const failed = await failures(cases)
+    for (const name of mutant.caught) {
+      const err = failed.get(name)
+      t.ok(err instanceof Error, `"${name}" failed`)
+      // Assertion failures, not crashes: the case saw the broken rule.
+      t.equal((err as Error | undefined)?.name, 'AssertionError', `"${name}" failed on an assertion`)
+    }
+  })
+}
