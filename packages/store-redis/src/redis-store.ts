@@ -1,0 +1,282 @@
+import { createHash } from 'node:crypto'
+import {
+  StoreUnavailableError,
+  type Approval,
+  type CounterHit,
+  type Decision,
+  type DeviceGrantRecord,
+  type DeviceGrantStore,
+  type PollInput,
+  type PollResult,
+  type StoreCapabilities
+} from '@device-grant/core'
+import type { Cluster, Redis } from 'ioredis'
+import { decodeRecord, encodeRecord, pairsToHash } from './codec.js'
+import {
+  BIND_SUBJECT,
+  CLAIM,
+  CLAIM_USER_CODE,
+  DECIDE,
+  HIT,
+  RECORD_POLL,
+  RELEASE_USER_CODE,
+  SAVE_RECORD
+} from './scripts.js'
+
+export interface RedisStoreOptions {
+  /**
+   * Your ioredis client (`Redis` or `Cluster`). The store defines its scripts on it and never
+   * connects, quits or listens to it: its lifecycle stays yours.
+   */
+  client: Redis | Cluster
+  /** Prepended to every key. Must not contain `{` or `}` (they would break the hash tags). Default `'device-grant:'`. */
+  keyPrefix?: string
+  /**
+   * Seconds a grant's keys outlive its `expiresAt`, so a late poll still hears `expired_token`
+   * rather than `invalid_grant`. Default 600.
+   */
+  retention?: number
+  /** Milliseconds after which an operation rejects with `StoreUnavailableError`. Default 2000. */
+  operationTimeout?: number
+}
+
+type ScriptName = 'claimUserCode' | 'releaseUserCode' | 'saveRecord' | 'recordPoll' | 'bindSubject' | 'decide' | 'claim' | 'hit'
+type Script = (key: string, ...args: string[]) => Promise<unknown>
+
+const SCRIPTS: Record<ScriptName, string> = {
+  claimUserCode: CLAIM_USER_CODE,
+  releaseUserCode: RELEASE_USER_CODE,
+  saveRecord: SAVE_RECORD,
+  recordPoll: RECORD_POLL,
+  bindSubject: BIND_SUBJECT,
+  decide: DECIDE,
+  claim: CLAIM,
+  hit: HIT
+}
+
+/**
+ * How long a counter outlives its window. Its key names the window, so keeping it longer
+ * changes no count; it only absorbs clock skew between the app servers and Redis.
+ */
+const COUNTER_GRACE_MS = 60_000
+
+/**
+ * Reply errors that mean "this node cannot serve you right now" (loading, failover, busy
+ * script, out of memory) rather than "this request is wrong": they become
+ * `StoreUnavailableError` like a lost connection. Any other reply error is a bug or a
+ * misconfiguration (WRONGTYPE on a foreign key, a Lua error) and is rethrown as it is.
+ */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS|OOM)\b/
+
+interface Deadline { expired: boolean }
+
+/**
+ * Grants in Redis: one hash per grant, keyed by device-code hash, plus a user-code index.
+ * Every operation but `save` and `findByUserCode` is a single round trip; every transition
+ * is a Lua script that checks and writes atomically. See the README for the key layout.
+ */
+export class RedisStore implements DeviceGrantStore {
+  readonly capabilities: StoreCapabilities = { sharedAcrossProcesses: true, supportsCluster: true }
+  readonly keyPrefix: string
+  readonly #client: Redis | Cluster
+  readonly #retentionMs: number
+  readonly #timeoutMs: number
+  readonly #scripts: Record<ScriptName, Script>
+
+  constructor (options: RedisStoreOptions) {
+    const { client } = options ?? {}
+    if (client === null || typeof client !== 'object' || typeof client.defineCommand !== 'function') {
+      throw new TypeError('client must be an ioredis Redis or Cluster instance')
+    }
+    const keyPrefix = options.keyPrefix ?? 'device-grant:'
+    const retention = options.retention ?? 600
+    const operationTimeout = options.operationTimeout ?? 2000
+    if (typeof keyPrefix !== 'string' || /[{}]/.test(keyPrefix)) throw new TypeError('keyPrefix must be a string without { or }')
+    if (!(Number.isFinite(retention) && retention >= 0)) throw new TypeError('retention must be a number of seconds >= 0')
+    if (!(Number.isFinite(operationTimeout) && operationTimeout > 0)) throw new TypeError('operationTimeout must be a number of milliseconds > 0')
+    this.#client = client
+    this.keyPrefix = keyPrefix
+    this.#retentionMs = retention * 1000
+    this.#timeoutMs = operationTimeout
+    this.#scripts = defineScripts(client)
+  }
+
+  /** The grant's hash. The tag is the device-code hash, which is all the hot path knows. */
+  grantKey (deviceCodeHash: string): string {
+    return `${this.keyPrefix}g:{${deviceCodeHash}}`
+  }
+
+  /** The user-code index: `<expiresAt>:<deviceCodeHash>`. */
+  userCodeKey (userCode: string): string {
+    return `${this.keyPrefix}u:{${userCode}}`
+  }
+
+  /**
+   * Two round trips: claim the user-code index, then write the record. They are different
+   * slots on a cluster, so no single script may touch both; claiming the index first means a
+   * save that loses on the user code writes nothing at all.
+   */
+  async save (grant: DeviceGrantRecord): Promise<boolean> {
+    const indexKey = this.userCodeKey(grant.userCode)
+    const indexValue = `${grant.expiresAt}:${grant.deviceCodeHash}`
+    // PXAT takes whole milliseconds; rounding up never drops a key early.
+    const pxat = String(Math.ceil(grant.expiresAt + this.#retentionMs))
+    return await this.#run('save', async (deadline) => {
+      const claimed = await this.#scripts.claimUserCode(indexKey, indexValue, String(grant.createdAt), pxat)
+      if (claimed !== 1) return false
+      // The caller already heard "unavailable": do not leave a code it never got blocking others.
+      if (deadline.expired) return this.#release(indexKey, indexValue)
+      let written: unknown
+      try {
+        written = await this.#scripts.saveRecord(this.grantKey(grant.deviceCodeHash), pxat, ...encodeRecord(grant))
+      } catch (err) {
+        this.#release(indexKey, indexValue)
+        throw err
+      }
+      if (written !== 1) {
+        // Awaited, unlike the other rollbacks: a save that resolves false has written nothing.
+        await this.#scripts.releaseUserCode(indexKey, indexValue)
+        return false
+      }
+      if (deadline.expired) return this.#release(indexKey, indexValue)
+      return true
+    })
+  }
+
+  /** One round trip: HGETALL. */
+  async findByDeviceCodeHash (deviceCodeHash: string): Promise<DeviceGrantRecord | undefined> {
+    const key = this.grantKey(deviceCodeHash)
+    const hash = await this.#run('findByDeviceCodeHash', async () => await this.#client.hgetall(key))
+    return decodeRecord(hash)
+  }
+
+  /** Two round trips: GET the index, then HGETALL the record (another slot on a cluster). */
+  async findByUserCode (userCode: string): Promise<DeviceGrantRecord | undefined> {
+    const indexKey = this.userCodeKey(userCode)
+    const hash = await this.#run('findByUserCode', async () => {
+      const value = await this.#client.get(indexKey)
+      if (value === null) return {}
+      return await this.#client.hgetall(this.grantKey(value.slice(value.indexOf(':') + 1)))
+    })
+    const record = decodeRecord(hash)
+    return record?.userCode === userCode ? record : undefined
+  }
+
+  /** One round trip: the RECORD_POLL script. */
+  async recordPoll (deviceCodeHash: string, poll: PollInput): Promise<PollResult | undefined> {
+    const key = this.grantKey(deviceCodeHash)
+    const reply = await this.#run('recordPoll', async () => await this.#scripts.recordPoll(
+      key, poll.clientId, String(poll.now), String(poll.leewayMs), String(poll.slowDownStep)
+    )) as unknown[] | null
+    if (reply === null) return undefined
+    const grant = decodeRecord(pairsToHash(reply, 1))
+    if (grant === undefined) return undefined
+    return { grant, slowDown: reply[0] === 1 }
+  }
+
+  /** One round trip: the BIND_SUBJECT script. */
+  async bindSubject (deviceCodeHash: string, decision: Decision): Promise<boolean> {
+    const key = this.grantKey(deviceCodeHash)
+    const won = await this.#run('bindSubject', async () => await this.#scripts.bindSubject(key, decision.subject, String(decision.now)))
+    return won === 1
+  }
+
+  /** One round trip: the DECIDE script. */
+  async approve (deviceCodeHash: string, approval: Approval): Promise<boolean> {
+    const scoped = approval.grantedScope !== undefined
+    return await this.#decide('approve', deviceCodeHash, approval, 'approved', scoped ? '1' : '0', approval.grantedScope ?? '')
+  }
+
+  /** One round trip: the DECIDE script. */
+  async deny (deviceCodeHash: string, decision: Decision): Promise<boolean> {
+    return await this.#decide('deny', deviceCodeHash, decision, 'denied', '0', '')
+  }
+
+  /** One round trip: the CLAIM script. */
+  async claim (deviceCodeHash: string, now: number): Promise<DeviceGrantRecord | undefined> {
+    const key = this.grantKey(deviceCodeHash)
+    const reply = await this.#run('claim', async () => await this.#scripts.claim(key, String(now))) as unknown[] | null
+    return reply === null ? undefined : decodeRecord(pairsToHash(reply))
+  }
+
+  /**
+   * One round trip: the HIT script. A fixed-window counter shared by every process on this
+   * Redis, so the plugin's rate limits hold across instances.
+   */
+  async hit (key: string, window: { windowMs: number, now: number, increment: number }): Promise<CounterHit> {
+    const { windowMs, now, increment } = window
+    if (!(Number.isFinite(windowMs) && windowMs > 0)) throw new TypeError('windowMs must be a number of milliseconds > 0')
+    if (!(Number.isSafeInteger(increment) && increment >= 0)) throw new TypeError('increment must be an integer >= 0')
+    const resetAt = (Math.floor(now / windowMs) + 1) * windowMs
+    const counterKey = `${this.keyPrefix}c:{${windowMs}:${key}}:${resetAt}`
+    const count = await this.#run('hit', async () => await this.#scripts.hit(counterKey, String(increment), String(Math.ceil(resetAt + COUNTER_GRACE_MS))))
+    return { count: Number(count), resetAt }
+  }
+
+  /**
+   * Nothing to release: the client is yours, and the store holds no timers between
+   * operations. Quit the client yourself when you are done with it.
+   */
+  async close (): Promise<void> {}
+
+  async #decide (op: string, deviceCodeHash: string, decision: Decision, status: string, scoped: string, grantedScope: string): Promise<boolean> {
+    const key = this.grantKey(deviceCodeHash)
+    const won = await this.#run(op, async () => await this.#scripts.decide(key, decision.subject, String(decision.now), status, scoped, grantedScope))
+    return won === 1
+  }
+
+  /** Fire-and-forget rollback of a claimed user code; resolves the `false` the save returns. */
+  #release (indexKey: string, indexValue: string): false {
+    this.#scripts.releaseUserCode(indexKey, indexValue).catch(() => {
+      // Redis is unreachable: the index expires with its TTL, and blocks only a code nobody got.
+    })
+    return false
+  }
+
+  /**
+   * Runs one operation under the store's own deadline, whatever the client's settings: an
+   * offline queue or endless reconnect must never hold a request. Client failures become
+   * `StoreUnavailableError`.
+   */
+  async #run<T>(op: string, work: (deadline: Deadline) => Promise<T>): Promise<T> {
+    const deadline: Deadline = { expired: false }
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        deadline.expired = true
+        reject(new StoreUnavailableError(`Redis store: ${op} got no answer within ${this.#timeoutMs} ms`))
+      }, this.#timeoutMs)
+    })
+    try {
+      return await Promise.race([work(deadline).catch((err: unknown) => { throw unavailable(op, err) }), timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+export function redisStore (options: RedisStoreOptions): RedisStore {
+  return new RedisStore(options)
+}
+
+function unavailable (op: string, err: unknown): unknown {
+  if (err instanceof Error && err.name === 'ReplyError' && !TRANSIENT_REPLY.test(err.message)) return err
+  const message = err instanceof Error ? err.message : String(err)
+  return new StoreUnavailableError(`Redis store: ${op} failed: ${message}`, { cause: err })
+}
+
+/**
+ * Defines the scripts on the user's client. The names carry the script's SHA, so two versions
+ * of this package sharing one client never overwrite each other's scripts, and a second store
+ * on the same client reuses the first one's definitions.
+ */
+function defineScripts (client: Redis | Cluster): Record<ScriptName, Script> {
+  const commands = client as unknown as Record<string, Script>
+  const scripts = {} as Record<ScriptName, Script>
+  for (const [name, lua] of Object.entries(SCRIPTS) as Array<[ScriptName, string]>) {
+    const command = `deviceGrant_${name}_${createHash('sha1').update(lua).digest('hex').slice(0, 12)}`
+    if (typeof commands[command] !== 'function') client.defineCommand(command, { numberOfKeys: 1, lua })
+    scripts[name] = async (key, ...args) => await commands[command]!.call(client, key, ...args)
+  }
+  return scripts
+}
