@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto'
+import cookie from '@fastify/cookie'
+import csrf from '@fastify/csrf-protection'
+import formbody from '@fastify/formbody'
 import Fastify, { type FastifyInstance } from 'fastify'
 import deviceGrant, { type DeviceClient } from 'fastify-device-grant'
 import type { ExampleConfig } from './config.js'
+import { loginRoutes, sessionUser } from './login.js'
 
 /** The demo clients: a TV (public, as RFC 8628 §5.6 expects of devices) and a CLI with a secret. */
 export const DEMO_CLIENTS: DeviceClient[] = [
@@ -14,10 +18,11 @@ export async function buildApp (config: ExampleConfig, logger = false): Promise<
   // Opaque demo tokens; a real app signs JWTs or stores tokens in its own database.
   const tokens = new Map<string, { subject: string, clientId: string, scope: string }>()
 
-  // The demo routes take form bodies; the plugin's own routes parse theirs themselves.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)))
-  })
+  await app.register(cookie, { secret: config.sessionSecret })
+  await app.register(formbody)
+  await app.register(csrf, { cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', path: '/' } })
+  await app.register(loginRoutes)
+  app.get('/', async (_request, reply) => reply.redirect('/device'))
   await app.register(deviceGrant, {
     issuer: config.issuer,
     clients: DEMO_CLIENTS,
@@ -27,6 +32,17 @@ export async function buildApp (config: ExampleConfig, logger = false): Promise<
       const accessToken = randomBytes(32).toString('base64url')
       tokens.set(accessToken, { subject, clientId: client.clientId, scope })
       return { access_token: accessToken, token_type: 'Bearer', expires_in: 3600, scope }
+    },
+    // The verification pages ask the app who is signed in; signed-out users go to the demo login
+    // and come back to the same page afterwards.
+    authenticate: (request, reply) => {
+      const user = sessionUser(request)
+      if (user === undefined) reply.redirect(`/login?returnTo=${encodeURIComponent(request.url)}`)
+      return user
+    },
+    pages: {
+      csrfSecret: config.sessionSecret,
+      scopeDescriptions: { openid: 'Know who you are', profile: 'See your name', read: 'Read your data', write: 'Change your data' }
     },
     onEvent: event => { app.log.info({ event }, 'device grant') }
   })
@@ -38,18 +54,5 @@ export async function buildApp (config: ExampleConfig, logger = false): Promise<
     return session
   })
 
-  // Demo only, until the verification pages land: approve or deny a code by hand (curl).
-  // A real app approves from a page where the user is signed in.
-  for (const decision of ['approve', 'deny'] as const) {
-    app.post(`/demo/${decision}`, async (request, reply) => {
-      const body = (request.body ?? {}) as Record<string, unknown>
-      const userCode = typeof body.user_code === 'string' ? body.user_code : ''
-      const subject = typeof body.subject === 'string' && body.subject !== '' ? body.subject : 'demo'
-      const result = await app.deviceGrant[decision](userCode, subject)
-      return result.ok
-        ? { [decision === 'approve' ? 'approved' : 'denied']: result.grant.displayCode, subject }
-        : reply.code(400).send({ error: result.reason })
-    })
-  }
   return app
 }

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+
 /** Settings read from the environment, with the defaults the README promises. */
 export interface ExampleConfig {
   host: string
@@ -6,6 +8,8 @@ export interface ExampleConfig {
   issuer: string
   expiresIn?: number
   interval?: number
+  /** Signs the demo session cookie and the pages' CSRF tokens. Random per start unless SESSION_SECRET is set. */
+  sessionSecret: string
 }
 
 function positiveInteger (env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -21,7 +25,9 @@ export function readConfig (env: NodeJS.ProcessEnv = process.env): ExampleConfig
   const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${env.PORT}"`)
   const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host
-  const config: ExampleConfig = { host, port, issuer: env.ISSUER ?? `http://${urlHost}:${port}` }
+  const sessionSecret = env.SESSION_SECRET ?? randomBytes(32).toString('base64url')
+  if (sessionSecret.length < 32) throw new Error('SESSION_SECRET must be at least 32 characters')
+  const config: ExampleConfig = { host, port, issuer: env.ISSUER ?? `http://${urlHost}:${port}`, sessionSecret }
   const expiresIn = positiveInteger(env, 'DEVICE_GRANT_EXPIRES_IN')
   const interval = positiveInteger(env, 'DEVICE_GRANT_INTERVAL')
   if (expiresIn !== undefined) config.expiresIn = expiresIn

@@ -5,6 +5,10 @@ export default deviceGrant
 export type { DeviceGrantDecorator, DeviceGrantEndpoints } from './plugin.js'
 export type { DeviceGrantPaths, DeviceGrantPluginOptions } from './options.js'
 export type { TokenHandler } from './token.js'
+export type { Authenticate, PageName, PagesOptions } from './pages.js'
+export type { PageMessages } from './messages.js'
+export { en as englishMessages, fr as frenchMessages } from './messages.js'
+export type { RateLimitOptions, RateLimitRule } from './rate-limit.js'
 export {
   DEVICE_CODE_GRANT_TYPE,
   OAuthError,

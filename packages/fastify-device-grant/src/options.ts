@@ -6,6 +6,8 @@ import type {
   IssueToken,
   UserCodeOptions
 } from '@device-grant/core'
+import type { Authenticate, PagesOptions } from './pages.js'
+import { validatePagesOptions } from './pages.js'
 
 export interface DeviceGrantPaths {
   /** Default `/device_authorization`. */
@@ -27,6 +29,14 @@ export interface DeviceGrantPluginOptions {
   clients: ClientRegistry
   /** Mints the token for an approved grant; called once per grant. */
   issueToken: IssueToken
+  /**
+   * Resolves the signed-in user for the verification pages, or sends the login redirect itself
+   * and resolves undefined. Without it the plugin serves no pages: approve from your own UI
+   * through `fastify.deviceGrant` and point `verificationUri` at it.
+   */
+  authenticate?: Authenticate
+  /** The verification pages' settings; `false` serves none even with `authenticate`. */
+  pages?: PagesOptions | false
   /** Default: a new `MemoryStore` (one process only). */
   store?: DeviceGrantStore
   /** Prefix for the plugin's routes (the metadata route stays at the host root). */
@@ -105,6 +115,10 @@ export function validateOptions (options: DeviceGrantPluginOptions): ResolvedUrl
   if (options.bodyLimit !== undefined && !(Number.isInteger(options.bodyLimit) && options.bodyLimit > 0)) {
     throw new TypeError('fastify-device-grant: bodyLimit must be a positive integer (bytes)')
   }
+  if (options.authenticate !== undefined && typeof options.authenticate !== 'function') {
+    throw new TypeError('fastify-device-grant: authenticate must be a function (request, reply) => subject | undefined')
+  }
+  if (options.pages !== undefined && options.pages !== false) validatePagesOptions(options.pages)
   const issuer = options.issuer.replace(/\/+$/, '')
   return { issuer, insecure: url.protocol === 'http:' && !LOOPBACK.has(url.hostname) }
 }

@@ -7,6 +7,7 @@ import { parseForm } from './form.js'
 import { buildMetadata, metadataPath } from './metadata.js'
 import { replyWithError, sendOAuthError } from './oauth-reply.js'
 import { DEFAULT_PATHS, validateOptions, type DeviceGrantPluginOptions } from './options.js'
+import { registerPages } from './pages.js'
 import { tokenHandler, type TokenHandler } from './token.js'
 import { OAuthError } from '@device-grant/core'
 
@@ -119,6 +120,20 @@ async function deviceGrantPlugin (fastify: FastifyInstance, options: DeviceGrant
       instance.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url, handler: methodNotAllowed })
     }
   }, { prefix: options.prefix ?? '' })
+
+  const { authenticate, pages } = options
+  if (authenticate !== undefined && pages !== false) {
+    await fastify.register(async function deviceGrantPages (instance) {
+      await registerPages(instance, {
+        grant,
+        clients,
+        authenticate,
+        action: routePrefix + paths.verification,
+        options: pages ?? {},
+        secure: issuer.startsWith('https:')
+      })
+    }, { prefix: `${options.prefix ?? ''}${paths.verification}` })
+  }
 }
 
 async function methodNotAllowed (_request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
