@@ -430,3 +430,16 @@ t.test('an issueToken returning no access_token is a server_error', async t => {
   await app.deviceGrant.approve(userCode, 'alice')
   t.equal((await poll(app, deviceCode)).statusCode, 500)
 })
+
+t.test('issueToken may refuse a user locked since approving, with an OAuth error of its own', async t => {
+  const { OAuthError } = await import('../src/index.js')
+  const { app } = await buildApp({ issueToken: () => { throw new OAuthError('invalid_grant', 'the account is locked') } })
+  t.after(() => app.close())
+  const { device_code: deviceCode, user_code: userCode } = await authorize(app)
+  await app.deviceGrant.approve(userCode, 'alice')
+  const res = await poll(app, deviceCode)
+  t.equal(res.statusCode, 400)
+  t.same(res.json(), { error: 'invalid_grant', error_description: 'the account is locked' })
+  t.equal(res.headers['cache-control'], 'no-store')
+  t.equal(errorOf(await poll(app, deviceCode)), 'invalid_grant', 'the grant stays consumed')
+})
