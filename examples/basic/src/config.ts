@@ -10,6 +10,54 @@ export interface ExampleConfig {
   interval?: number
   /** Signs the demo session cookie and the pages' CSRF tokens. Random per start unless SESSION_SECRET is set. */
   sessionSecret: string
+  /** Where grants live (DEVICE_GRANT_STORE); absent means the memory store. */
+  store?: StoreConfig
+  /** Signs the access tokens (HS256). From JWT_SECRET; without it a random key per start, so tokens die with the process. */
+  jwtSecret?: string
+}
+
+/**
+ * The store the grants live in. Memory serves one process; Redis and PostgreSQL (through Prisma)
+ * are shared, so any number of instances can serve the same devices.
+ */
+export type StoreConfig = { kind: 'memory' } | RedisStoreConfig | PrismaStoreConfig
+
+export interface RedisStoreConfig {
+  kind: 'redis'
+  /** REDIS_URL. */
+  url: string
+  /** DEVICE_GRANT_REDIS_PREFIX: one per app (or test run) sharing a Redis. */
+  keyPrefix?: string
+}
+
+export interface PrismaStoreConfig {
+  kind: 'prisma'
+  /** DATABASE_URL (PostgreSQL). */
+  url: string
+  /** DEVICE_GRANT_PG_SCHEMA: the schema of the table; default the connection's search_path (normally public). */
+  schema?: string
+}
+
+const STORES = ['memory', 'redis', 'prisma']
+
+/** DEVICE_GRANT_STORE and what it needs; undefined when unset (the memory store). */
+export function readStoreConfig (env: NodeJS.ProcessEnv = process.env): StoreConfig | undefined {
+  const kind = env.DEVICE_GRANT_STORE
+  if (kind === undefined || kind === '') return undefined
+  if (!STORES.includes(kind)) throw new Error(`DEVICE_GRANT_STORE must be one of ${STORES.join(', ')}, got "${kind}"`)
+  if (kind === 'redis') {
+    const keyPrefix = env.DEVICE_GRANT_REDIS_PREFIX
+    return { kind, url: env.REDIS_URL ?? 'redis://127.0.0.1:6379', ...(keyPrefix !== undefined && keyPrefix !== '' && { keyPrefix }) }
+  }
+  if (kind === 'prisma') {
+    const schema = env.DEVICE_GRANT_PG_SCHEMA
+    // Spliced into SQL (CREATE SCHEMA, the table name), so only plain lowercase identifiers.
+    if (schema !== undefined && schema !== '' && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+      throw new Error(`DEVICE_GRANT_PG_SCHEMA must be a lowercase identifier (a-z, 0-9, _), got "${schema}"`)
+    }
+    return { kind, url: env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test', ...(schema !== undefined && schema !== '' && { schema }) }
+  }
+  return { kind: 'memory' }
 }
 
 function positiveInteger (env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -32,5 +80,13 @@ export function readConfig (env: NodeJS.ProcessEnv = process.env): ExampleConfig
   const interval = positiveInteger(env, 'DEVICE_GRANT_INTERVAL')
   if (expiresIn !== undefined) config.expiresIn = expiresIn
   if (interval !== undefined) config.interval = interval
+  const jwtSecret = env.JWT_SECRET
+  if (jwtSecret !== undefined && jwtSecret !== '') {
+    // HS256 wants a key at least as long as the hash (RFC 7518 §3.2).
+    if (jwtSecret.length < 32) throw new Error('JWT_SECRET must be at least 32 characters')
+    config.jwtSecret = jwtSecret
+  }
+  const store = readStoreConfig(env)
+  if (store !== undefined) config.store = store
   return config
 }

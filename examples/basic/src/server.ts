@@ -4,6 +4,11 @@ import { readConfig } from './config.js'
 const config = readConfig()
 const app = await buildApp(config, true)
 await app.listen({ host: config.host, port: config.port })
+// A shared store means several instances: a random per-process secret would make a sign-in or a
+// form from one instance fail on the next.
+if ((config.store?.kind ?? 'memory') !== 'memory' && process.env.SESSION_SECRET === undefined) {
+  app.log.warn('SESSION_SECRET is not set: set the same one on every instance, or cookies and CSRF tokens from one instance fail on the others')
+}
 
 const { endpoints } = app.deviceGrant
 process.stdout.write(`
@@ -12,6 +17,7 @@ fastify-device-grant example on ${config.issuer}
   token                 POST ${endpoints.token}
   verification page          ${endpoints.verification}
   metadata              GET  ${endpoints.metadata ?? '(off)'}
+  store                 ${config.store?.kind ?? 'memory'}
   demo clients          demo-tv (public), demo-cli (secret: demo-cli-secret)
 `)
 
