@@ -4,7 +4,7 @@ import { DEFAULT_EXPIRES_IN_SECONDS, DEFAULT_INTERVAL_SECONDS, DEFAULT_POLL_LEEW
 import { safeEmitter, type GrantContext, type IssueToken, type TokenResponse } from './context.js'
 import { decide, lookupGrant, type DecisionResult, type GrantView } from './decision.js'
 import type { EventListener } from './events.js'
-import { pollDeviceCode, type PollInput } from './poll.js'
+import { pollDeviceCode, pollOutcome, type PollInput, type PollOutcome } from './poll.js'
 import { parseScope } from './scope.js'
 import type { DeviceGrantStore } from './store.js'
 import { UserCodeFormat, type UserCodeOptions } from './user-code.js'
@@ -37,6 +37,12 @@ export interface DeviceGrant {
   authorize(input: AuthorizeInput): Promise<DeviceAuthorizationResponse>
   /** RFC 8628 §3.4–3.5, for an already authenticated client. Throws `OAuthError`. */
   poll(input: PollInput): Promise<TokenResponse>
+  /**
+   * `poll` with its refusals (`authorization_pending`, `slow_down`, ...) resolved as values
+   * instead of thrown: the token endpoint's hot path, with no Error built per poll. Store
+   * failures and errors from `issueToken` still throw.
+   */
+  pollOutcome(input: PollInput): Promise<PollOutcome>
   /** Finds a grant by what a person typed (any case, dashes, spaces). */
   lookup(userCode: string): Promise<GrantView | undefined>
   /** Binds a pending grant to the first user who opens it. */
@@ -90,6 +96,7 @@ export function createDeviceGrant (options: DeviceGrantOptions): DeviceGrant {
     clock: ctx.clock,
     authorize: input => authorizeDevice(ctx, input),
     poll: input => pollDeviceCode(ctx, input),
+    pollOutcome: input => pollOutcome(ctx, input),
     lookup: userCode => lookupGrant(ctx, userCode),
     bind: (userCode, subject) => decide(ctx, userCode, subject, { kind: 'bind' }),
     approve: (userCode, subject, opts = {}) => decide(ctx, userCode, subject, opts.grantedScope === undefined ? { kind: 'approve' } : { kind: 'approve', grantedScope: opts.grantedScope }),

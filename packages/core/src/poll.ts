@@ -2,7 +2,7 @@ import { clientAllowsDeviceGrant, type DeviceClient } from './client.js'
 import type { GrantContext, TokenResponse } from './context.js'
 import { SLOW_DOWN_STEP_SECONDS } from './constants.js'
 import { hashDeviceCode } from './device-code.js'
-import { OAuthError, type OAuthErrorCode } from './errors.js'
+import { OAuthError } from './errors.js'
 import { sameScope } from './scope.js'
 
 export interface PollInput {
@@ -11,8 +11,48 @@ export interface PollInput {
   deviceCode: string
 }
 
+/** Every answer of the token endpoint that is not a token; each one is a 400 (RFC 6749 §5.2, RFC 8628 §3.5). */
+export type PollRefusalCode = 'unauthorized_client' | 'invalid_grant' | 'expired_token' | 'access_denied' | 'slow_down' | 'authorization_pending'
+
+/**
+ * A poll's answer, as a value: the token, or the refusal the device is to hear. Refusals are
+ * the normal answers of a poll (a device polls `authorization_pending` for minutes), so the
+ * token endpoint takes them without building an Error for each one.
+ */
+export type PollOutcome =
+  | { readonly ok: true, readonly token: TokenResponse }
+  | { readonly ok: false, readonly error: PollRefusalCode, readonly description: string }
+
+type Refusal = Extract<PollOutcome, { ok: false }>
+
 /** No device code we mint is longer; a longer one is unknown without hashing it. */
 const MAX_DEVICE_CODE_LENGTH = 256
+
+/**
+ * The refusals whose description never changes, built once (and frozen: every poll shares
+ * them) so that the common answers allocate nothing.
+ */
+const UNAUTHORIZED = refusal('unauthorized_client', 'this client may not use the device authorization grant')
+const UNKNOWN = refusal('invalid_grant', 'unknown device_code')
+const EXPIRED = refusal('expired_token', 'the device_code has expired')
+const USED = refusal('invalid_grant', 'the device_code has already been used')
+const DENIED = refusal('access_denied', 'the user denied the request')
+const PENDING = refusal('authorization_pending', 'the user has not yet approved the request')
+
+function refusal (error: PollRefusalCode, description: string): Refusal {
+  return Object.freeze({ ok: false, error, description })
+}
+
+function slowDown (interval: number): Refusal {
+  return { ok: false, error: 'slow_down', description: `polling too fast; wait ${interval} seconds between requests` }
+}
+
+/** RFC 8628 §3.4–3.5, throwing the refusal as an `OAuthError` (the `DeviceGrant.poll` contract). */
+export async function pollDeviceCode (ctx: GrantContext, input: PollInput): Promise<TokenResponse> {
+  const outcome = await pollOutcome(ctx, input)
+  if (outcome.ok) return outcome.token
+  throw new OAuthError(outcome.error, outcome.description)
+}
 
 /**
  * RFC 8628 §3.4–3.5. One store round trip decides every answer but success; a success takes
@@ -20,14 +60,15 @@ const MAX_DEVICE_CODE_LENGTH = 256
  * unknown or another client's code → `invalid_grant`; expired → `expired_token` (whatever the
  * state); approved → claim; consumed → `invalid_grant`; denied → `access_denied`;
  * pending and too fast → `slow_down`; pending → `authorization_pending`.
+ * Store failures and errors from `issueToken` are thrown, not returned.
  */
-export async function pollDeviceCode (ctx: GrantContext, input: PollInput): Promise<TokenResponse> {
+export async function pollOutcome (ctx: GrantContext, input: PollInput): Promise<PollOutcome> {
   const { client, deviceCode } = input
   const clientId = client.clientId
   if (!clientAllowsDeviceGrant(client)) {
-    throw reject(ctx, clientId, 'unauthorized_client', 'this client may not use the device authorization grant')
+    return reject(ctx, clientId, UNAUTHORIZED)
   }
-  if (deviceCode.length > MAX_DEVICE_CODE_LENGTH) throw reject(ctx, clientId, 'invalid_grant', 'unknown device_code')
+  if (deviceCode.length > MAX_DEVICE_CODE_LENGTH) return reject(ctx, clientId, UNKNOWN)
 
   const now = ctx.clock()
   const hash = hashDeviceCode(deviceCode)
@@ -38,36 +79,36 @@ export async function pollDeviceCode (ctx: GrantContext, input: PollInput): Prom
     slowDownStep: SLOW_DOWN_STEP_SECONDS
   })
   // Another client's code is answered exactly like an unknown one: nothing about it leaks.
-  if (polled === undefined || polled.grant.clientId !== clientId) throw reject(ctx, clientId, 'invalid_grant', 'unknown device_code')
+  if (polled === undefined || polled.grant.clientId !== clientId) return reject(ctx, clientId, UNKNOWN)
   const { grant } = polled
-  if (now >= grant.expiresAt) throw reject(ctx, clientId, 'expired_token', 'the device_code has expired')
+  if (now >= grant.expiresAt) return reject(ctx, clientId, EXPIRED)
 
   switch (grant.status) {
     case 'approved': {
       const won = await ctx.store.claim(hash, now)
-      if (won === undefined) throw reject(ctx, clientId, 'invalid_grant', 'the device_code has already been used')
+      if (won === undefined) return reject(ctx, clientId, USED)
       const scope = won.grantedScope ?? won.scope
       const subject = won.subject as string
       const token = await ctx.issueToken({ client, subject, scope, grant: won })
       checkToken(token)
       ctx.emit({ type: 'token.issued', clientId, subject, scope })
       // RFC 6749 §5.1: `scope` is required when it differs from the request.
-      if (token.scope === undefined && !sameScope(scope, won.scope)) return { ...token, scope }
-      return token
+      if (token.scope === undefined && !sameScope(scope, won.scope)) return { ok: true, token: { ...token, scope } }
+      return { ok: true, token }
     }
     case 'consumed':
-      throw reject(ctx, clientId, 'invalid_grant', 'the device_code has already been used')
+      return reject(ctx, clientId, USED)
     case 'denied':
-      throw reject(ctx, clientId, 'access_denied', 'the user denied the request')
+      return reject(ctx, clientId, DENIED)
     default:
-      if (polled.slowDown) throw reject(ctx, clientId, 'slow_down', `polling too fast; wait ${grant.interval} seconds between requests`)
-      throw reject(ctx, clientId, 'authorization_pending', 'the user has not yet approved the request')
+      if (polled.slowDown) return reject(ctx, clientId, slowDown(grant.interval))
+      return reject(ctx, clientId, PENDING)
   }
 }
 
-function reject (ctx: GrantContext, clientId: string, error: OAuthErrorCode, description: string): OAuthError {
-  ctx.emit({ type: 'poll.rejected', clientId, error })
-  return new OAuthError(error, description)
+function reject (ctx: GrantContext, clientId: string, outcome: Refusal): Refusal {
+  ctx.emit({ type: 'poll.rejected', clientId, error: outcome.error })
+  return outcome
 }
 
 function checkToken (token: TokenResponse): void {

@@ -9,6 +9,7 @@ export type { Authenticate, PageName, PagesOptions } from './pages.js'
 export type { PageMessages } from './messages.js'
 export { en as englishMessages, fr as frenchMessages } from './messages.js'
 export type { RateLimitOptions, RateLimitRule } from './rate-limit.js'
+export type { ClientAuthRateLimitOptions } from './client-auth-limit.js'
 export {
   DEVICE_CODE_GRANT_TYPE,
   OAuthError,

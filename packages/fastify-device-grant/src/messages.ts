@@ -142,11 +142,12 @@ export function negotiateLocale (header: string | undefined, locales: Record<str
     })
     .filter(x => x.tag !== '' && x.q > 0)
     .sort((a, b) => b.q - a.q || a.i - b.i)
+  // Own keys only: the tags come from the request, and `__proto__` or `constructor` would
+  // otherwise pick Object.prototype's members as the page's messages (a 500).
   for (const { tag } of ranked) {
-    const exact = locales[tag]
-    if (exact !== undefined) return exact
-    const base = locales[tag.split('-')[0] as string]
-    if (base !== undefined) return base
+    if (Object.hasOwn(locales, tag)) return locales[tag] as PageMessages
+    const base = tag.split('-')[0] as string
+    if (Object.hasOwn(locales, base)) return locales[base] as PageMessages
   }
   return locales[fallback] as PageMessages
 }

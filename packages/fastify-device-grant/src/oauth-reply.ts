@@ -1,4 +1,4 @@
-import { isOAuthError, OAuthError, StoreUnavailableError } from '@device-grant/core'
+import { isOAuthError, OAuthError, sanitizeDescription, StoreUnavailableError, type PollRefusalCode } from '@device-grant/core'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
 /** RFC 6749 §5.1: responses carrying credentials must not be cached, errors included. */
@@ -11,6 +11,27 @@ function noStore (reply: FastifyReply): FastifyReply {
 
 export function sendJson (reply: FastifyReply, body: unknown, status = 200): FastifyReply {
   return noStore(reply).code(status).send(JSON.stringify(body))
+}
+
+/** Serialized refusal bodies by description. Bounded: slow_down's description varies with the interval. */
+const refusalBodies = new Map<string, { error: PollRefusalCode, body: string }>()
+const MAX_CACHED_REFUSALS = 64
+
+/**
+ * A poll's refusal: the very answer `sendOAuthError` gives for `new OAuthError(error,
+ * description)` (every refusal is a 400 with no challenge and no Retry-After), without building
+ * the Error, and with the body serialized once per distinct refusal rather than per poll.
+ */
+export function sendRefusal (reply: FastifyReply, error: PollRefusalCode, description: string): FastifyReply {
+  const cached = refusalBodies.get(description)
+  let body: string
+  if (cached !== undefined && cached.error === error) {
+    body = cached.body
+  } else {
+    body = JSON.stringify({ error, error_description: sanitizeDescription(description) })
+    if (refusalBodies.size < MAX_CACHED_REFUSALS) refusalBodies.set(description, { error, body })
+  }
+  return noStore(reply).code(400).send(body)
 }
 
 export function sendOAuthError (reply: FastifyReply, err: OAuthError): FastifyReply {

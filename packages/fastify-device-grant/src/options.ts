@@ -6,6 +6,7 @@ import type {
   IssueToken,
   UserCodeOptions
 } from '@device-grant/core'
+import { validateClientAuthRateLimit, type ClientAuthRateLimitOptions } from './client-auth-limit.js'
 import type { Authenticate, PagesOptions } from './pages.js'
 import { validatePagesOptions } from './pages.js'
 
@@ -60,6 +61,12 @@ export interface DeviceGrantPluginOptions {
   defaultScope?: readonly string[]
   /** Audit and metrics events; a listener's error is logged, never fatal. */
   onEvent?: EventListener
+  /**
+   * Failed client authentications (a wrong secret) per confidential client and per IP, on both
+   * OAuth endpoints (RFC 6749 §2.3.1). Default 10 per client and 50 per IP per 10 minutes;
+   * `false` turns it off.
+   */
+  clientAuthRateLimit?: ClientAuthRateLimitOptions | false
   /** Largest accepted form body in bytes on the OAuth endpoints. Default 16384. */
   bodyLimit?: number
   clock?: Clock
@@ -119,6 +126,7 @@ export function validateOptions (options: DeviceGrantPluginOptions): ResolvedUrl
     throw new TypeError('fastify-device-grant: authenticate must be a function (request, reply) => subject | undefined')
   }
   if (options.pages !== undefined && options.pages !== false) validatePagesOptions(options.pages)
+  validateClientAuthRateLimit(options.clientAuthRateLimit)
   const issuer = options.issuer.replace(/\/+$/, '')
   return { issuer, insecure: url.protocol === 'http:' && !LOOPBACK.has(url.hostname) }
 }

@@ -3,14 +3,13 @@ import { existsSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { StoreUnavailableError, type ClientLookup, type DecisionResult, type DeviceGrant } from '@device-grant/core'
-import { MemoryStore } from '@device-grant/store-memory'
 import view from '@fastify/view'
 import { Eta } from 'eta'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { CsrfTokens } from './csrf.js'
 import { parseForm, type FormBody } from './form.js'
 import { builtInLocales, interpolate, negotiateLocale, type PageMessages } from './messages.js'
-import { DEFAULT_RATE_LIMIT, validateRule, type RateLimitOptions, type RateLimitRule } from './rate-limit.js'
+import { counterFor, DEFAULT_RATE_LIMIT, spend as spendCounter, validateRule, type RateLimitOptions, type RateLimitRule, type Spent } from './rate-limit.js'
 
 export type PageName = 'entry' | 'confirm' | 'result'
 
@@ -97,9 +96,8 @@ export async function registerPages (instance: FastifyInstance, ctx: PagesContex
   }
   const rules = options.rateLimit === false ? undefined : { ...DEFAULT_RATE_LIMIT, ...options.rateLimit }
   // Counted in the store when it can (limits then hold across instances), else in this process.
-  const counterStore = typeof grant.store.hit === 'function' ? grant.store : new MemoryStore()
-  if (counterStore !== grant.store) instance.addHook('onClose', async () => { await counterStore.close?.() })
-  const counter = (counterStore.hit as NonNullable<typeof counterStore.hit>).bind(counterStore)
+  const { counter, close: closeCounter } = counterFor(grant.store)
+  instance.addHook('onClose', closeCounter)
   const example = grant.userCodes.format(grant.userCodes.charset.repeat(grant.userCodes.length).slice(0, grant.userCodes.length))
   const inputMode = /^[0-9]+$/.test(grant.userCodes.charset) ? 'numeric' : 'text'
 
@@ -146,15 +144,14 @@ export async function registerPages (instance: FastifyInstance, ctx: PagesContex
 
   function describeScope (scope: string, lang: string): string {
     const d = options.scopeDescriptions
-    const text = typeof d === 'function' ? d(scope, lang) : d?.[scope]
+    // Own keys only: a client may ask for a scope named `constructor` or `__proto__`.
+    const text = typeof d === 'function' ? d(scope, lang) : d !== undefined && Object.hasOwn(d, scope) ? d[scope] : undefined
     return text ?? scope
   }
 
   /** Each failed entry costs the source one attempt; a success gives nothing back. */
-  async function spend (key: string, rule: RateLimitRule, increment: number): Promise<{ blocked: boolean, retryAfter: number }> {
-    const now = grant.clock()
-    const hit = await counter(key, { windowMs: rule.window * 1000, now, increment })
-    return { blocked: hit.count > rule.max || (increment === 0 && hit.count >= rule.max), retryAfter: Math.max(1, Math.ceil((hit.resetAt - now) / 1000)) }
+  async function spend (key: string, rule: RateLimitRule, increment: number): Promise<Spent> {
+    return await spendCounter(counter, key, rule, increment, grant.clock())
   }
 
   async function tooMany (reply: FastifyReply, render: Render, m: PageMessages, retryAfter: number): Promise<FastifyReply> {

@@ -2,12 +2,14 @@ import { createDeviceGrant, toClientLookup, type DeviceGrant, type DecisionResul
 import { MemoryStore } from '@device-grant/store-memory'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { clientAuthenticator } from './client-auth-limit.js'
 import { deviceAuthorizationHandler } from './device-authorization.js'
 import { parseForm } from './form.js'
 import { buildMetadata, metadataPath } from './metadata.js'
 import { replyWithError, sendOAuthError } from './oauth-reply.js'
 import { DEFAULT_PATHS, validateOptions, type DeviceGrantPluginOptions } from './options.js'
 import { registerPages } from './pages.js'
+import { counterFor } from './rate-limit.js'
 import { tokenHandler, type TokenHandler } from './token.js'
 import { OAuthError } from '@device-grant/core'
 
@@ -84,7 +86,11 @@ async function deviceGrantPlugin (fastify: FastifyInstance, options: DeviceGrant
     tokenEndpoint: endpoints.token,
     extra: typeof options.metadata === 'object' ? options.metadata : {}
   })
-  const handleToken = tokenHandler(grant, clients)
+  // Failed client authentications are counted like the pages' attempts: in the store when it can.
+  const limitCounter = counterFor(store)
+  fastify.addHook('onClose', limitCounter.close)
+  const authenticateRequest = clientAuthenticator(clients, options.clientAuthRateLimit, limitCounter.counter, grant.clock)
+  const handleToken = tokenHandler(grant, authenticateRequest)
 
   fastify.decorate('deviceGrant', {
     grant,
@@ -113,7 +119,7 @@ async function deviceGrantPlugin (fastify: FastifyInstance, options: DeviceGrant
       done(null, parseForm(body as string))
     })
     instance.setErrorHandler((err, request, reply) => replyWithError(request, reply, err))
-    instance.post(paths.deviceAuthorization, { bodyLimit }, deviceAuthorizationHandler(grant, clients, endpoints.verification))
+    instance.post(paths.deviceAuthorization, { bodyLimit }, deviceAuthorizationHandler(grant, authenticateRequest, endpoints.verification))
     instance.post(paths.token, { bodyLimit }, handleToken)
     // RFC 8628 §3.1 and RFC 6749 §3.2: POST only; say so in OAuth's own words.
     for (const url of [paths.deviceAuthorization, paths.token]) {

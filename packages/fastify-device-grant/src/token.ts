@@ -1,8 +1,9 @@
-import { authenticateClient, DEVICE_CODE_GRANT_TYPE, OAuthError, type ClientLookup, type DeviceGrant } from '@device-grant/core'
+import { DEVICE_CODE_GRANT_TYPE, OAuthError, type DeviceGrant } from '@device-grant/core'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { ClientAuthenticator } from './client-auth-limit.js'
 import { presentedCredentials } from './client-credentials.js'
 import { formParams, param } from './form.js'
-import { replyWithError, sendJson } from './oauth-reply.js'
+import { replyWithError, sendJson, sendRefusal } from './oauth-reply.js'
 
 export type TokenHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>
 
@@ -11,17 +12,20 @@ export type TokenHandler = (request: FastifyRequest, reply: FastifyReply) => Pro
  * included), so an existing OAuth server can call it from its own token route for the device
  * grant type; it accepts bodies parsed by `@fastify/formbody` as well as by this plugin.
  */
-export function tokenHandler (grant: DeviceGrant, clients: ClientLookup): TokenHandler {
+export function tokenHandler (grant: DeviceGrant, authenticate: ClientAuthenticator): TokenHandler {
   return async function handleToken (request, reply) {
     try {
       const form = formParams(request)
       const grantType = param(form, 'grant_type')
       if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required')
       if (grantType !== DEVICE_CODE_GRANT_TYPE) throw new OAuthError('unsupported_grant_type', 'only the device_code grant type is supported here')
-      const { client } = await authenticateClient(presentedCredentials(request, form), clients)
+      const { client } = await authenticate(presentedCredentials(request, form), request.ip)
       const deviceCode = param(form, 'device_code')
       if (deviceCode === undefined) throw new OAuthError('invalid_request', 'device_code is required')
-      return sendJson(reply, await grant.poll({ client, deviceCode }))
+      // Refusals come back as values: a device polls for minutes, and an Error per poll (its
+      // stack trace above all) was the single largest cost of the endpoint.
+      const outcome = await grant.pollOutcome({ client, deviceCode })
+      return outcome.ok ? sendJson(reply, outcome.token) : sendRefusal(reply, outcome.error, outcome.description)
     } catch (err) {
       return replyWithError(request, reply, err)
     }

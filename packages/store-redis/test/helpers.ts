@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { Redis, type Cluster, type RedisOptions } from 'ioredis'
 import type { DeviceGrantRecord } from '@device-grant/core'
 
@@ -196,4 +197,32 @@ export async function quit (client: Redis | Cluster): Promise<void> {
   } catch {
     client.disconnect()
   }
+}
+
+/**
+ * A real Redis Cluster of `masters` private servers (no replicas), every slot assigned and
+ * `cluster_state:ok` on every node. If it cannot be formed, the servers are killed before the
+ * error is thrown; otherwise `destroy()` kills them.
+ */
+export async function startCluster (masters = 3): Promise<{ nodes: RedisServer[], destroy: () => Promise<void> }> {
+  const nodes: RedisServer[] = []
+  const destroy = async () => { await Promise.all(nodes.map(async n => await n.destroy())) }
+  try {
+    for (let i = 0; i < masters; i++) nodes.push(await RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf']))
+    await promisify(execFile)('redis-cli', ['--cluster', 'create', ...nodes.map(n => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 })
+    await eventually(async () => {
+      for (const n of nodes) {
+        const probe = connect(n.url)
+        try {
+          if (!String(await probe.call('CLUSTER', 'INFO')).includes('cluster_state:ok')) throw new Error(`node ${n.port} not ok yet`)
+        } finally {
+          await quit(probe)
+        }
+      }
+    }, 20_000, 100)
+  } catch (err) {
+    await destroy()
+    throw err
+  }
+  return { nodes, destroy }
 }

@@ -1,0 +1,73 @@
+/** What the orchestrator and every server agree on. */
+
+export const CLIENT_ID = 'bench-tv'
+export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code'
+export const SUBJECT = 'bench-user'
+export const FORM_HEADERS = { 'content-type': 'application/x-www-form-urlencoded' }
+
+export const TARGETS = ['ceiling', 'oidc', 'memory', 'redis', 'prisma'] as const
+export type Target = typeof TARGETS[number]
+export const STORES = ['memory', 'redis', 'prisma'] as const
+
+export const SCENARIOS = ['authorize', 'poll', 'flow'] as const
+export type Scenario = typeof SCENARIOS[number]
+
+export const TARGET_LABEL: Record<Target, string> = {
+  ceiling: 'bare Fastify (ceiling)',
+  oidc: 'oidc-provider',
+  memory: 'fastify-device-grant, memory',
+  redis: 'fastify-device-grant, Redis',
+  prisma: 'fastify-device-grant, Prisma/PostgreSQL'
+}
+
+/** Sent by a server over IPC once it listens. */
+export interface ReadyMessage { type: 'ready', port: number }
+
+/**
+ * `GET /bench/stats`: what the server counted since it started. `answers` are the token
+ * endpoint's outcomes (`authorization_pending`, `slow_down`, `success`, ...); `sql` the
+ * statements its pg pool sent (Prisma only); `redis` the commands its client sent (Redis only).
+ */
+export interface ServerStats {
+  answers: Record<string, number>
+  /** Grants created by the device authorization endpoint. */
+  created?: number
+  sql?: number
+  redis?: number
+}
+
+/** Everything a server needs besides its target, passed in the environment. */
+export interface ServerEnv {
+  redisUrl?: string
+  redisPrefix?: string
+  databaseUrl?: string
+  pgSchema?: string
+}
+
+export function readServerEnv (): ServerEnv {
+  const env: ServerEnv = {}
+  if (process.env.BENCH_REDIS_URL !== undefined) env.redisUrl = process.env.BENCH_REDIS_URL
+  if (process.env.BENCH_REDIS_PREFIX !== undefined) env.redisPrefix = process.env.BENCH_REDIS_PREFIX
+  if (process.env.BENCH_DATABASE_URL !== undefined) env.databaseUrl = process.env.BENCH_DATABASE_URL
+  if (process.env.BENCH_PG_SCHEMA !== undefined) env.pgSchema = process.env.BENCH_PG_SCHEMA
+  return env
+}
+
+export function count (answers: Record<string, number>, key: string): void {
+  answers[key] = (answers[key] ?? 0) + 1
+}
+
+/** What roundtrips.ts counts, one request at a time. */
+export const OPERATIONS = ['authorize', 'poll (first, pending)', 'poll (too fast, slow_down)', 'approve', 'poll (approved, token)'] as const
+export type Operation = typeof OPERATIONS[number]
+
+export interface Counts {
+  /** Calls into the store object, per request. */
+  storeCalls: number
+  /** Redis commands the client sent, or SQL statements the pg pool sent, per request. */
+  roundTrips?: number
+  /** Redis only: commands MONITOR saw arrive from clients (not those Lua ran), per request. */
+  monitored?: number
+}
+
+export type RoundTripResult = Record<'memory' | 'redis' | 'prisma', Record<Operation, Counts>>
