@@ -1,77 +1,14 @@
-// Generates the Prisma client the example's prisma store uses into src/generated/ (git-ignored),
-// from prisma/generator.prisma + the fragment @device-grant/store-prisma ships, so the client
-// matches exactly what users paste. `build` and `typecheck` run it; every store's build does,
-// since tsc compiles the client with the server.
-//
-// Offline-safe: Prisma 7 only needs the schema engine for migrate/db commands, so
-// PRISMA_SCHEMA_ENGINE_BINARY=/bin/false stops `prisma generate` from trying to download it.
-// turbo runs `build` and `typecheck` in parallel: a lock directory serializes the runs, and a run
-// whose inputs are unchanged since the last generation is a no-op.
-import { spawnSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+// The client the example's prisma store uses: prisma/generator.prisma + the fragment
+// @device-grant/store-prisma ships, so it matches exactly what users paste. It goes into
+// src/generated/ (git-ignored) because tsc compiles it with the server; `build` and `typecheck`
+// run this for every store.
 import { fileURLToPath } from 'node:url'
+import { generatePrismaClient } from '@device-grant/store-prisma/generate'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const out = join(root, 'src', 'generated')
-// In node_modules: git-ignored, and present once dependencies are installed.
-const lock = join(root, 'node_modules', '.generate.lock')
-const stamp = join(out, 'prisma', '.inputs-hash')
-const require = createRequire(import.meta.url)
-const prismaPackage = require.resolve('prisma/package.json')
-const prismaCli = join(dirname(prismaPackage), 'build', 'index.js')
-const fragment = require.resolve('@device-grant/store-prisma/prisma/device-grant.prisma')
-
-const schema = readFileSync(join(root, 'prisma', 'generator.prisma'), 'utf8') + '\n' + readFileSync(fragment, 'utf8')
-const inputsHash = createHash('sha256')
-  .update(schema)
-  .update(readFileSync(prismaPackage))
-  .update(readFileSync(fileURLToPath(import.meta.url)))
-  .digest('hex')
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function acquire () {
-  const deadline = Date.now() + 120_000
-  for (;;) {
-    try {
-      mkdirSync(lock)
-      return
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err
-    }
-    // A lock older than two minutes was left by a killed run.
-    try {
-      if (Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true })
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`could not take ${lock}`)
-    await sleep(100)
-  }
-}
-
-await acquire()
-try {
-  const current = existsSync(stamp) ? readFileSync(stamp, 'utf8') : ''
-  if (current !== inputsHash) {
-    // Start clean: a client generated from an older schema may have files this one does not.
-    rmSync(out, { recursive: true, force: true })
-    mkdirSync(out, { recursive: true })
-    writeFileSync(join(out, 'schema.prisma'), schema)
-    const env = { ...process.env, CHECKPOINT_DISABLE: '1', PRISMA_HIDE_UPDATE_MESSAGE: '1' }
-    if (env.PRISMA_SCHEMA_ENGINE_BINARY === undefined && process.platform !== 'win32') env.PRISMA_SCHEMA_ENGINE_BINARY = '/bin/false'
-    const result = spawnSync(process.execPath, [prismaCli, 'generate', '--config', join(root, 'prisma', 'prisma.config.ts')], {
-      cwd: root,
-      env,
-      stdio: ['ignore', 'inherit', 'inherit']
-    })
-    if (result.status !== 0) {
-      process.exitCode = result.status ?? 1
-    } else {
-      writeFileSync(stamp, inputsHash)
-    }
-  }
-} finally {
-  rmSync(lock, { recursive: true, force: true })
-}
+process.exitCode = await generatePrismaClient({
+  root: fileURLToPath(new URL('..', import.meta.url)),
+  base: 'prisma/generator.prisma',
+  out: 'src/generated',
+  schema: 'schema.prisma',
+  config: 'prisma/prisma.config.ts'
+})
