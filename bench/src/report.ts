@@ -242,10 +242,10 @@ function redisNote (report: Report): string {
   return `
 - **Redis vs memory on the poll path**: the Redis store's one round trip costs the server process
   about ${fmt.int(extra)} µs of CPU per poll more than the memory store (${fmt.int(redis.cpuPerResponse)} vs
-  ${fmt.int(memory.cpuPerResponse)}): RESP encoding and decoding in ioredis (the script returns the whole
-  record), a loopback TCP write and read, the store's own timeout guard; and \`redis-server\` needs
-  CPU of its own (${fmt.int(redisServer)} µs per poll) on the same two cores as the server and the load
-  generator.`
+  ${fmt.int(memory.cpuPerResponse)}): the loopback TCP write and read (in \`--cpu-prof\` profiles the
+  socket write to Redis is the largest single item), and RESP encoding and decoding in ioredis (the
+  script answers with six values); and \`redis-server\` needs CPU of its own
+  (${fmt.int(redisServer)} µs per poll) on the same two cores as the server and the load generator.`
 }
 
 export function renderMarkdown (report: Report): string {

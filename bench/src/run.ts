@@ -3,6 +3,8 @@
 //   node dist/src/run.js                       full run, writes bench/RESULTS.md
 //   node dist/src/run.js --smoke               ~10 s: memory store + ceiling, 1 s runs, checks the
 //                                              harness produces a well-formed result; writes nothing
+//   node dist/src/run.js --runs-only           the measured runs and their medians only (no memory or
+//                                              round-trip passes); writes nothing: for A/B work
 //   node dist/src/run.js --profile <target> <scenario>
 //                                              one run with the server under --cpu-prof, then its
 //                                              self time per function
@@ -26,6 +28,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 const benchDir = join(here, '..', '..')
 const args = process.argv.slice(2)
 const smoke = args.includes('--smoke')
+const runsOnly = args.includes('--runs-only')
 const profileAt = args.indexOf('--profile')
 
 function envNumber (name: string, fallback: number): number {
@@ -155,7 +158,7 @@ async function main (): Promise<void> {
     }
 
     const report: Report = { env, settings, targets, measurements }
-    if (!smoke) {
+    if (!smoke && !runsOnly) {
       console.log('bench: memory per grant…')
       report.memory = await child<MemoryResult>('memory.js', ['--expose-gc'], redis === undefined ? {} : { BENCH_REDIS_URL: redis.url })
       console.log('bench: round trips…')
@@ -164,6 +167,10 @@ async function main (): Promise<void> {
     env.loadAfter = loadavg()[0]!
     env.seconds = (Date.now() - started) / 1000
 
+    if (runsOnly) {
+      console.log(`\n${resultsTable(report)}\n`)
+      return
+    }
     if (smoke) {
       checkWellFormed(report)
       console.log(resultsTable(report))

@@ -43,6 +43,7 @@ export type {
   DeviceGrantRecord,
   DeviceGrantStore,
   GrantStatus,
+  PolledGrant,
   PollInput,
   PollResult,
   StoreCapabilities,

@@ -54,9 +54,16 @@ export interface PollInput {
   slowDownStep: number
 }
 
+/**
+ * The fields a poll decides on and the two it writes, as the poll's bookkeeping left them.
+ * A store may return the whole record; returning only these keeps the hot path's reply small
+ * (a networked store decodes five values instead of a dozen on every poll of every device).
+ */
+export type PolledGrant = Pick<DeviceGrantRecord, 'clientId' | 'status' | 'expiresAt' | 'interval' | 'lastPolledAt'>
+
 export interface PollResult {
-  /** The record after this poll's bookkeeping. */
-  grant: DeviceGrantRecord
+  /** The grant's state after this poll's bookkeeping. */
+  grant: PolledGrant
   /** True when this poll was too fast: `interval` grew and `lastPolledAt` did not move. */
   slowDown: boolean
 }
@@ -75,7 +82,7 @@ export interface DeviceCredentialStore {
   findByUserCode(userCode: string): Promise<DeviceGrantRecord | undefined>
 
   /**
-   * One poll's bookkeeping, atomically, and the record it leaves (undefined if there is none).
+   * One poll's bookkeeping, atomically, and the state it leaves (undefined if there is no record).
    * Only when the record is `pending`, live (`now < expiresAt`) and `clientId` matches:
    * - if `lastPolledAt` is set and `now - lastPolledAt < interval * 1000 - leewayMs`:
    *   `interval += slowDownStep`, `lastPolledAt` unchanged, `slowDown: true`;

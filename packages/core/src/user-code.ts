@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto'
+import { randomByte } from './random-pool.js'
 
 /** RFC 8628 §6.1: base-20, no vowels (no words) and no confusable characters. */
 export const BASE20_CHARSET = 'BCDFGHJKLMNPQRSTVWXZ'
@@ -29,6 +29,7 @@ export class UserCodeFormat {
   readonly entropyBits: number
   readonly #allowed: Set<string>
   readonly #fold: ((s: string) => string) | undefined
+  readonly #unbiasedBelow: number
 
   constructor (options: UserCodeOptions = {}) {
     const charset = options.charset ?? BASE20_CHARSET
@@ -61,12 +62,21 @@ export class UserCodeFormat {
     const lower = charset.toLowerCase() === charset
     this.#fold = upper && !lower ? s => s.toUpperCase() : lower && !upper ? s => s.toLowerCase() : undefined
     this.#allowed = new Set(chars)
+    this.#unbiasedBelow = 256 - (256 % chars.length)
   }
 
-  /** A fresh code, normalized (no mask). `crypto.randomInt` is uniform: no modulo bias. */
+  /**
+   * A fresh code, normalized (no mask). Uniform: a random byte maps to a character only below
+   * the largest multiple of the charset's size (240 for 20), so there is no modulo bias; the
+   * rest are drawn again.
+   */
   generate (): string {
+    const size = this.charset.length
     let code = ''
-    for (let i = 0; i < this.length; i++) code += this.charset[randomInt(this.charset.length)]
+    while (code.length < this.length) {
+      const b = randomByte()
+      if (b < this.#unbiasedBelow) code += this.charset[b % size]
+    }
     return code
   }
 

@@ -4,6 +4,7 @@ import type {
   Decision,
   DeviceGrantRecord,
   DeviceGrantStore,
+  PolledGrant,
   PollInput,
   PollResult,
   StoreCapabilities
@@ -95,7 +96,9 @@ export class MemoryStore implements DeviceGrantStore {
         r.lastPolledAt = poll.now
       }
     }
-    return { grant: { ...r }, slowDown }
+    const grant: PolledGrant = { clientId: r.clientId, status: r.status, expiresAt: r.expiresAt, interval: r.interval }
+    if (r.lastPolledAt !== undefined) grant.lastPolledAt = r.lastPolledAt
+    return { grant, slowDown }
   }
 
   async bindSubject (deviceCodeHash: string, decision: Decision): Promise<boolean> {

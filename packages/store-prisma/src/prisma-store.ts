@@ -6,6 +6,7 @@ import type {
   DeviceGrantStore,
   GrantStatus,
   PollInput,
+  PolledGrant,
   PollResult,
   StoreCapabilities
 } from '@device-grant/core'
@@ -95,7 +96,7 @@ export interface PrismaStoreOptions<M extends string = 'deviceGrant'> {
   clock?: () => number
 }
 
-type PollRow = DeviceGrantRow & { slowDown: boolean }
+type PollRow = Pick<DeviceGrantRow, 'clientId' | 'status' | 'expiresAt' | 'interval' | 'lastPolledAt'> & { slowDown: boolean }
 
 /**
  * A `DeviceGrantStore` on a Prisma 7 client (PostgreSQL). Every operation is one SQL statement:
@@ -155,7 +156,10 @@ export class PrismaStore<M extends string = 'deviceGrant'> implements DeviceGran
     const rows = await this.#run('recordPoll', () => this.#prisma.$queryRawUnsafe<PollRow[]>(
       this.#sql.recordPoll, deviceCodeHash, poll.clientId, poll.now, poll.leewayMs, poll.slowDownStep))
     const row = rows[0]
-    return row === undefined ? undefined : { grant: toRecord(row), slowDown: row.slowDown === true }
+    if (row === undefined) return undefined
+    const grant: PolledGrant = { clientId: row.clientId, status: row.status as GrantStatus, expiresAt: toNumber(row.expiresAt), interval: row.interval }
+    if (row.lastPolledAt !== null) grant.lastPolledAt = toNumber(row.lastPolledAt)
+    return { grant, slowDown: row.slowDown === true }
   }
 
   async bindSubject (deviceCodeHash: string, decision: Decision): Promise<boolean> {

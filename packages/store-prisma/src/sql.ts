@@ -48,7 +48,7 @@ export const SAVE_FIELDS: ReadonlyArray<readonly [Field, string]> = [
 export interface Statements {
   /** $1…$14 per SAVE_FIELDS. Affects 1 row when saved, 0 when a live record holds the user code. */
   save: string
-  /** $1 hash, $2 client id, $3 now, $4 leeway (ms), $5 step (s). Returns 0 or 1 row + "slowDown". */
+  /** $1 hash, $2 client id, $3 now, $4 leeway (ms), $5 step (s). Returns 0 or 1 row: POLLED_FIELDS + "slowDown". */
   recordPoll: string
   /** $1 hash, $2 now. Returns the row (status already 'consumed') when this call won. */
   claim: string
@@ -69,9 +69,14 @@ function quote (identifier: string): string {
   return `"${identifier}"`
 }
 
-/** `alias."column" AS "field", …` for every field: raw rows come back keyed like model rows. */
-function selectList (alias: string): string {
-  return Object.entries(COLUMNS).map(([field, column]) => `${alias}.${quote(column)} AS ${quote(field)}`).join(', ')
+/** What `recordPoll` returns of a row (`PolledGrant`): the poll needs no more. */
+export const POLLED_FIELDS: readonly Field[] = ['clientId', 'status', 'expiresAt', 'interval', 'lastPolledAt']
+
+const ALL_FIELDS = Object.keys(COLUMNS) as Field[]
+
+/** `alias."column" AS "field", …`: raw rows come back keyed like model rows. */
+function selectList (alias: string, fields: readonly Field[] = ALL_FIELDS): string {
+  return fields.map((field) => `${alias}.${quote(COLUMNS[field])} AS ${quote(field)}`).join(', ')
 }
 
 function col (alias: string, field: Field): string {
@@ -99,10 +104,10 @@ export function buildStatements (table: string): Statements {
   // One statement. `cur` locks the row and reads its latest committed version (a lock waits
   // for a concurrent decision and then sees it), deciding whether bookkeeping applies and
   // whether this poll is too fast. `upd` applies it to that same locked version. The final
-  // SELECT returns the row after bookkeeping, or as it is when none applies: never a row
+  // SELECT returns the polled fields after bookkeeping, or as they are when none applies: never
   // older than a decision this statement had to wait for.
   const recordPoll = 'WITH cur AS (' +
-    `SELECT ${selectList('r')}, ` +
+    `SELECT ${col('r', 'deviceCodeHash')} AS "deviceCodeHash", ${selectList('r', POLLED_FIELDS)}, ` +
     `(${col('r', 'status')} = 'pending' AND ${col('r', 'expiresAt')} > $3::bigint AND ${col('r', 'clientId')} = $2::text) AS "eligible", ` +
     `(${col('r', 'lastPolledAt')} IS NOT NULL AND $3::bigint - ${col('r', 'lastPolledAt')} < ${col('r', 'interval')}::bigint * 1000 - $4::float8) AS "slow" ` +
     `FROM ${t} AS r WHERE ${col('r', 'deviceCodeHash')} = $1::text FOR NO KEY UPDATE` +
@@ -111,10 +116,10 @@ export function buildStatements (table: string): Statements {
     `${c('interval')} = CASE WHEN cur."slow" THEN ${col('g', 'interval')} + $5::integer ELSE ${col('g', 'interval')} END, ` +
     `${c('lastPolledAt')} = CASE WHEN cur."slow" THEN ${col('g', 'lastPolledAt')} ELSE $3::bigint END ` +
     `FROM cur WHERE ${col('g', 'deviceCodeHash')} = cur."deviceCodeHash" AND cur."eligible" ` +
-    `RETURNING ${selectList('g')}, cur."slow" AS "slowDown"` +
+    `RETURNING ${selectList('g', POLLED_FIELDS)}, cur."slow" AS "slowDown"` +
     ') ' +
     'SELECT * FROM upd UNION ALL ' +
-    `SELECT ${Object.keys(COLUMNS).map((field) => `cur.${quote(field)}`).join(', ')}, false AS "slowDown" ` +
+    `SELECT ${POLLED_FIELDS.map((field) => `cur.${quote(field)}`).join(', ')}, false AS "slowDown" ` +
     'FROM cur WHERE NOT cur."eligible"'
 
   // One statement: the row lock makes concurrent claims queue; each re-checks the status after

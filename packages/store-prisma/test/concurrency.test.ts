@@ -2,7 +2,7 @@
 // (as separate processes would be). Every transition has exactly one winner.
 import t from 'tap'
 import { prismaStore } from '../src/index.js'
-import { createTestDatabase, grant, waitForLockWait } from './helpers.js'
+import { createTestDatabase, grant, polled, waitForLockWait } from './helpers.js'
 
 const db = await createTestDatabase()
 t.teardown(() => db.close())
@@ -90,10 +90,10 @@ t.test('a poll that waits for a decision in progress returns the decision, not t
   await db.admin.query('BEGIN')
   await db.admin.query("UPDATE device_grant SET status = 'approved', subject = 'alice', decided_at = $2 WHERE device_code_hash = $1",
     [g.deviceCodeHash, g.createdAt + 1])
-  const polled = store.recordPoll(g.deviceCodeHash, { clientId: 'client-a', now: g.createdAt + 2, leewayMs: 1000, slowDownStep: 5 })
+  const poll = store.recordPoll(g.deviceCodeHash, { clientId: 'client-a', now: g.createdAt + 2, leewayMs: 1000, slowDownStep: 5 })
   await waitForLockWait(db.admin, db.applicationName)
   await db.admin.query('COMMIT')
-  t.strictSame(await polled, { grant: { ...g, status: 'approved', subject: 'alice', decidedAt: g.createdAt + 1 }, slowDown: false })
+  t.strictSame(await poll, { grant: polled({ ...g, status: 'approved', subject: 'alice', decidedAt: g.createdAt + 1 }), slowDown: false })
   t.strictSame(await store.findByDeviceCodeHash(g.deviceCodeHash), { ...g, status: 'approved', subject: 'alice', decidedAt: g.createdAt + 1 })
 })
 
@@ -103,8 +103,8 @@ t.test('a poll that waits for another poll is judged against its bookkeeping', a
   const now = g.createdAt + 1000
   await db.admin.query('BEGIN')
   await db.admin.query('UPDATE device_grant SET last_polled_at = $2 WHERE device_code_hash = $1', [g.deviceCodeHash, now - 1])
-  const polled = store.recordPoll(g.deviceCodeHash, { clientId: 'client-a', now, leewayMs: 1000, slowDownStep: 5 })
+  const poll = store.recordPoll(g.deviceCodeHash, { clientId: 'client-a', now, leewayMs: 1000, slowDownStep: 5 })
   await waitForLockWait(db.admin, db.applicationName)
   await db.admin.query('COMMIT')
-  t.strictSame(await polled, { grant: { ...g, lastPolledAt: now - 1, interval: 10 }, slowDown: true })
+  t.strictSame(await poll, { grant: polled({ ...g, lastPolledAt: now - 1, interval: 10 }), slowDown: true })
 })

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
-import type { DeviceGrantRecord } from '@device-grant/core'
+import type { DeviceGrantRecord, PolledGrant } from '@device-grant/core'
 import { PrismaClient } from '../generated/client/client.js'
 
 export { PrismaClient }
@@ -126,4 +126,11 @@ export async function waitForLockWait (admin: pg.Client, applicationName: string
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   throw new Error(`no backend of ${applicationName} waits for a lock`)
+}
+
+/** What recordPoll answers for a record: the polled fields only (`PolledGrant`). */
+export function polled (r: DeviceGrantRecord): PolledGrant {
+  const p: PolledGrant = { clientId: r.clientId, status: r.status, expiresAt: r.expiresAt, interval: r.interval }
+  if (r.lastPolledAt !== undefined) p.lastPolledAt = r.lastPolledAt
+  return p
 }

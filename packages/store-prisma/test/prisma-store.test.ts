@@ -3,7 +3,7 @@ import { StoreUnavailableError } from '@device-grant/core'
 import type { DeviceGrantRecord } from '@device-grant/core'
 import { PrismaStore, prismaStore } from '../src/index.js'
 import type { PrismaClientLike } from '../src/index.js'
-import { createTestDatabase, grant } from './helpers.js'
+import { createTestDatabase, grant, polled } from './helpers.js'
 
 const db = await createTestDatabase()
 t.teardown(() => db.close())
@@ -86,14 +86,14 @@ t.test('recordPoll: first poll, on time, too fast, with leeway', async (t) => {
   await store.save(g)
   const t0 = g.createdAt + 1000
   const first = await store.recordPoll(g.deviceCodeHash, poll('client-a', t0))
-  t.strictSame(first, { grant: { ...g, lastPolledAt: t0 }, slowDown: false }, 'the first poll is never slow_down')
+  t.strictSame(first, { grant: polled({ ...g, lastPolledAt: t0 }), slowDown: false }, 'the first poll is never slow_down')
 
   const fast = await store.recordPoll(g.deviceCodeHash, poll('client-a', t0 + 3999))
-  t.strictSame(fast, { grant: { ...g, lastPolledAt: t0, interval: 10 }, slowDown: true }, '1 ms inside the leeway: slow_down')
+  t.strictSame(fast, { grant: polled({ ...g, lastPolledAt: t0, interval: 10 }), slowDown: true }, '1 ms inside the leeway: slow_down')
 
   // interval is now 10 s: on time from t0 + 9000 (1 s leeway).
   const onTime = await store.recordPoll(g.deviceCodeHash, poll('client-a', t0 + 9000))
-  t.strictSame(onTime, { grant: { ...g, lastPolledAt: t0 + 9000, interval: 10 }, slowDown: false }, 'exactly interval - leeway is on time')
+  t.strictSame(onTime, { grant: polled({ ...g, lastPolledAt: t0 + 9000, interval: 10 }), slowDown: false }, 'exactly interval - leeway is on time')
 
   const noLeeway = await store.recordPoll(g.deviceCodeHash, poll('client-a', t0 + 9000 + 9999, 0))
   t.equal(noLeeway?.slowDown, true, 'without leeway, 1 ms early is too fast')
@@ -111,14 +111,14 @@ t.test('recordPoll writes nothing for another client, an expired or a decided gr
 
   const g = grant()
   await store.save(g)
-  t.strictSame(await store.recordPoll(g.deviceCodeHash, poll('client-b', g.createdAt + 10)), { grant: g, slowDown: false }, 'another client')
-  t.strictSame(await store.recordPoll(g.deviceCodeHash, poll('client-a', g.expiresAt)), { grant: g, slowDown: false }, 'expired (now == expiresAt)')
+  t.strictSame(await store.recordPoll(g.deviceCodeHash, poll('client-b', g.createdAt + 10)), { grant: polled(g), slowDown: false }, 'another client')
+  t.strictSame(await store.recordPoll(g.deviceCodeHash, poll('client-a', g.expiresAt)), { grant: polled(g), slowDown: false }, 'expired (now == expiresAt)')
   t.strictSame(await store.findByDeviceCodeHash(g.deviceCodeHash), g)
 
   await store.recordPoll(g.deviceCodeHash, poll('client-a', g.createdAt + 10))
   t.equal(await store.approve(g.deviceCodeHash, { subject: 'alice', now: g.createdAt + 20 }), true)
   const approved = { ...g, lastPolledAt: g.createdAt + 10, status: 'approved' as const, subject: 'alice', decidedAt: g.createdAt + 20 }
-  t.strictSame(await store.recordPoll(g.deviceCodeHash, poll('client-a', g.createdAt + 30)), { grant: approved, slowDown: false }, 'a fast poll of an approved grant: no bookkeeping')
+  t.strictSame(await store.recordPoll(g.deviceCodeHash, poll('client-a', g.createdAt + 30)), { grant: polled(approved), slowDown: false }, 'a fast poll of an approved grant: no bookkeeping')
   t.strictSame(await store.findByDeviceCodeHash(g.deviceCodeHash), approved)
 })
 

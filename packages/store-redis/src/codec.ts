@@ -28,9 +28,9 @@ export function encodeRecord (grant: DeviceGrantRecord): string[] {
 }
 
 /** The flat `[field, value, ...]` reply of HGETALL inside Lua, as an object. */
-export function pairsToHash (reply: unknown[], from = 0): Hash {
+export function pairsToHash (reply: unknown[]): Hash {
   const h: Hash = {}
-  for (let i = from; i + 1 < reply.length; i += 2) h[String(reply[i])] = String(reply[i + 1])
+  for (let i = 0; i + 1 < reply.length; i += 2) h[String(reply[i])] = String(reply[i + 1])
   return h
 }
 

@@ -6,6 +6,8 @@ import {
   type Decision,
   type DeviceGrantRecord,
   type DeviceGrantStore,
+  type GrantStatus,
+  type PolledGrant,
   type PollInput,
   type PollResult,
   type StoreCapabilities
@@ -68,7 +70,16 @@ const COUNTER_GRACE_MS = 60_000
  */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS|OOM)\b/
 
-interface Deadline { expired: boolean }
+/** An operation in flight. Its deadline is `at` (a `performance.now()` time). */
+interface Deadline {
+  readonly op: string
+  readonly at: number
+  /** Set once the caller has heard `StoreUnavailableError`: what the operation did since must be undone. */
+  expired: boolean
+  reject: (err: unknown) => void
+}
+
+function noop (): void {}
 
 /**
  * Grants in Redis: one hash per grant, keyed by device-code hash, plus a user-code index.
@@ -82,6 +93,10 @@ export class RedisStore implements DeviceGrantStore {
   readonly #retentionMs: number
   readonly #timeoutMs: number
   readonly #scripts: Record<ScriptName, Script>
+  /** Operations in flight, oldest first: with one timeout for all, also soonest deadline first. */
+  readonly #inFlight = new Set<Deadline>()
+  /** One timer for every operation in flight, armed for the oldest one's deadline. */
+  #watchdog: NodeJS.Timeout | undefined
 
   constructor (options: RedisStoreOptions) {
     const { client } = options ?? {}
@@ -146,7 +161,7 @@ export class RedisStore implements DeviceGrantStore {
   /** One round trip: HGETALL. */
   async findByDeviceCodeHash (deviceCodeHash: string): Promise<DeviceGrantRecord | undefined> {
     const key = this.grantKey(deviceCodeHash)
-    const hash = await this.#run('findByDeviceCodeHash', async () => await this.#client.hgetall(key))
+    const hash = await this.#send('findByDeviceCodeHash', this.#client.hgetall(key))
     return decodeRecord(hash)
   }
 
@@ -165,19 +180,20 @@ export class RedisStore implements DeviceGrantStore {
   /** One round trip: the RECORD_POLL script. */
   async recordPoll (deviceCodeHash: string, poll: PollInput): Promise<PollResult | undefined> {
     const key = this.grantKey(deviceCodeHash)
-    const reply = await this.#run('recordPoll', async () => await this.#scripts.recordPoll(
+    const reply = await this.#send('recordPoll', this.#scripts.recordPoll(
       key, poll.clientId, String(poll.now), String(poll.leewayMs), String(poll.slowDownStep)
-    )) as unknown[] | null
+    )) as [number, GrantStatus, string, string, string, string | null] | null
     if (reply === null) return undefined
-    const grant = decodeRecord(pairsToHash(reply, 1))
-    if (grant === undefined) return undefined
-    return { grant, slowDown: reply[0] === 1 }
+    const [slowDown, status, expiresAt, interval, clientId, lastPolledAt] = reply
+    const grant: PolledGrant = { clientId, status, expiresAt: Number(expiresAt), interval: Number(interval) }
+    if (lastPolledAt !== null) grant.lastPolledAt = Number(lastPolledAt)
+    return { grant, slowDown: slowDown === 1 }
   }
 
   /** One round trip: the BIND_SUBJECT script. */
   async bindSubject (deviceCodeHash: string, decision: Decision): Promise<boolean> {
     const key = this.grantKey(deviceCodeHash)
-    const won = await this.#run('bindSubject', async () => await this.#scripts.bindSubject(key, decision.subject, String(decision.now)))
+    const won = await this.#send('bindSubject', this.#scripts.bindSubject(key, decision.subject, String(decision.now)))
     return won === 1
   }
 
@@ -195,7 +211,7 @@ export class RedisStore implements DeviceGrantStore {
   /** One round trip: the CLAIM script. */
   async claim (deviceCodeHash: string, now: number): Promise<DeviceGrantRecord | undefined> {
     const key = this.grantKey(deviceCodeHash)
-    const reply = await this.#run('claim', async () => await this.#scripts.claim(key, String(now))) as unknown[] | null
+    const reply = await this.#send('claim', this.#scripts.claim(key, String(now))) as unknown[] | null
     return reply === null ? undefined : decodeRecord(pairsToHash(reply))
   }
 
@@ -209,7 +225,7 @@ export class RedisStore implements DeviceGrantStore {
     if (!(Number.isSafeInteger(increment) && increment >= 0)) throw new TypeError('increment must be an integer >= 0')
     const resetAt = (Math.floor(now / windowMs) + 1) * windowMs
     const counterKey = `${this.keyPrefix}c:{${windowMs}:${key}}:${resetAt}`
-    const count = await this.#run('hit', async () => await this.#scripts.hit(counterKey, String(increment), String(Math.ceil(resetAt + COUNTER_GRACE_MS))))
+    const count = await this.#send('hit', this.#scripts.hit(counterKey, String(increment), String(Math.ceil(resetAt + COUNTER_GRACE_MS))))
     return { count: Number(count), resetAt }
   }
 
@@ -221,7 +237,7 @@ export class RedisStore implements DeviceGrantStore {
 
   async #decide (op: string, deviceCodeHash: string, decision: Decision, status: string, scoped: string, grantedScope: string): Promise<boolean> {
     const key = this.grantKey(deviceCodeHash)
-    const won = await this.#run(op, async () => await this.#scripts.decide(key, decision.subject, String(decision.now), status, scoped, grantedScope))
+    const won = await this.#send(op, this.#scripts.decide(key, decision.subject, String(decision.now), status, scoped, grantedScope))
     return won === 1
   }
 
@@ -234,23 +250,62 @@ export class RedisStore implements DeviceGrantStore {
   }
 
   /**
-   * Runs one operation under the store's own deadline, whatever the client's settings: an
-   * offline queue or endless reconnect must never hold a request. Client failures become
-   * `StoreUnavailableError`.
+   * Runs a multi-step operation under the store's own deadline; `work` reads `deadline.expired`
+   * to undo what it wrote after the caller gave up.
    */
   async #run<T>(op: string, work: (deadline: Deadline) => Promise<T>): Promise<T> {
-    const deadline: Deadline = { expired: false }
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        deadline.expired = true
-        reject(new StoreUnavailableError(`Redis store: ${op} got no answer within ${this.#timeoutMs} ms`))
-      }, this.#timeoutMs)
+    const deadline = this.#begin(op)
+    return await this.#guard(deadline, work(deadline))
+  }
+
+  /** Runs one command under the store's own deadline. */
+  #send<T>(op: string, command: Promise<T>): Promise<T> {
+    return this.#guard(this.#begin(op), command)
+  }
+
+  #begin (op: string): Deadline {
+    const deadline: Deadline = { op, at: performance.now() + this.#timeoutMs, expired: false, reject: noop }
+    this.#inFlight.add(deadline)
+    this.#watchdog ??= setTimeout(this.#expire, this.#timeoutMs)
+    return deadline
+  }
+
+  /**
+   * Whatever the client's settings (an offline queue, endless reconnects), an operation never
+   * holds a request past the deadline, and client failures become `StoreUnavailableError`.
+   * One watchdog timer serves every operation in flight, rather than a timer, a `Promise.race`
+   * and their promises for each command on the poll path.
+   */
+  #guard<T>(deadline: Deadline, work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      deadline.reject = reject
+      work.then(
+        (value) => { this.#done(deadline); resolve(value) },
+        (err: unknown) => { this.#done(deadline); reject(unavailable(deadline.op, err)) }
+      )
     })
-    try {
-      return await Promise.race([work(deadline).catch((err: unknown) => { throw unavailable(op, err) }), timeout])
-    } finally {
-      clearTimeout(timer)
+  }
+
+  #done (deadline: Deadline): void {
+    this.#inFlight.delete(deadline)
+    if (this.#inFlight.size === 0 && this.#watchdog !== undefined) {
+      clearTimeout(this.#watchdog)
+      this.#watchdog = undefined
+    }
+  }
+
+  /** Rejects every operation past its deadline, then re-arms for the oldest one left. */
+  readonly #expire = (): void => {
+    this.#watchdog = undefined
+    const now = performance.now()
+    for (const deadline of this.#inFlight) {
+      if (deadline.at > now) {
+        this.#watchdog = setTimeout(this.#expire, deadline.at - now)
+        return
+      }
+      this.#inFlight.delete(deadline)
+      deadline.expired = true
+      deadline.reject(new StoreUnavailableError(`Redis store: ${deadline.op} got no answer within ${this.#timeoutMs} ms`))
     }
   }
 }
@@ -276,7 +331,8 @@ function defineScripts (client: Redis | Cluster): Record<ScriptName, Script> {
   for (const [name, lua] of Object.entries(SCRIPTS) as Array<[ScriptName, string]>) {
     const command = `deviceGrant_${name}_${createHash('sha1').update(lua).digest('hex').slice(0, 12)}`
     if (typeof commands[command] !== 'function') client.defineCommand(command, { numberOfKeys: 1, lua })
-    scripts[name] = async (key, ...args) => await commands[command]!.call(client, key, ...args)
+    const run = commands[command]!
+    scripts[name] = async (key, ...args) => await run.call(client, key, ...args)
   }
   return scripts
 }

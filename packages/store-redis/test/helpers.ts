@@ -90,6 +90,11 @@ export async function freePort (): Promise<number> {
   })
 }
 
+// Servers still running when this process exits for any reason (a failed setup, a timeout kill
+// by the runner) are killed too: no test leaves a redis-server behind.
+const children = new Set<ChildProcess>()
+process.once('exit', () => { for (const child of children) child.kill('SIGKILL') })
+
 /** A throwaway redis-server child process; `stop()` is safe to call any number of times. */
 export class RedisServer {
   readonly port: number
@@ -123,6 +128,8 @@ export class RedisServer {
       '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
       '--dir', this.dir, ...this.extraArgs
     ], { stdio: ['ignore', 'pipe', 'pipe'] })
+    children.add(child)
+    child.once('exit', () => { children.delete(child) })
     this.#child = child
     await new Promise<void>((resolve, reject) => {
       let out = ''

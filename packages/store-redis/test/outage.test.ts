@@ -94,6 +94,31 @@ t.test('a server that accepts but never answers', async t => {
   await recovers(t, store, 'resumed')
 })
 
+t.test('each operation gets its own deadline, counted from when it started', async t => {
+  const { server, store } = await setup(t, {})
+  server.pause()
+  t.teardown(() => { server.resume() })
+  const started = performance.now()
+  const first = timed(async () => await store.findByDeviceCodeHash('a'))
+  await new Promise((resolve) => setTimeout(resolve, 400))
+  const second = timed(async () => await store.findByDeviceCodeHash('b'))
+  const [a, b] = await Promise.all([first, second])
+  t.type(a.error, StoreUnavailableError)
+  t.type(b.error, StoreUnavailableError)
+  t.ok(a.ms >= OPERATION_TIMEOUT - 50 && a.ms < BOUND, `the first timed out after ${Math.round(a.ms)} ms`)
+  // Not swept with the first one (too early), nor a full timeout after it (too late).
+  t.ok(b.ms >= OPERATION_TIMEOUT - 50 && b.ms < BOUND, `the second timed out ${Math.round(b.ms)} ms after it started`)
+  t.ok(performance.now() - started >= 400 + OPERATION_TIMEOUT - 50, 'the second outlived the first one\'s deadline')
+})
+
+t.test('no timer is left armed once nothing is in flight', async t => {
+  const { store } = await setup(t, RECOMMENDED)
+  const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+  const before = timers()
+  await Promise.all([store.findByDeviceCodeHash('a'), store.recordPoll('b', { clientId: 'tv', now: Date.now(), leewayMs: 0, slowDownStep: 5 })])
+  t.equal(timers(), before, 'the watchdog is cleared with the last answer')
+})
+
 t.test('a save that timed out leaves its user code free once the server answers again', async t => {
   const { server, client, store } = await setup(t, {})
   const g = makeGrant()

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import type { DeviceGrantRecord, DeviceGrantStore } from '@device-grant/core'
+import type { DeviceGrantRecord, DeviceGrantStore, PolledGrant } from '@device-grant/core'
 
 /** The optional fields of a record: absent (or undefined) when not set, never `null`. */
 export const OPTIONAL_FIELDS = ['lastPolledAt', 'subject', 'grantedScope', 'decidedAt', 'ip', 'userAgent'] as const
@@ -21,6 +21,20 @@ export function assertRecord (
 ): asserts actual is DeviceGrantRecord {
   assert.ok(actual !== undefined && actual !== null, `${message}: expected a record, got ${String(actual)}`)
   assert.deepStrictEqual(plainRecord(actual), plainRecord(expected), message)
+}
+
+/** What `recordPoll` reports of a record (`PolledGrant`). */
+export const POLLED_FIELDS = ['clientId', 'status', 'expiresAt', 'interval', 'lastPolledAt'] as const
+
+/**
+ * Fails unless `actual` reports `expected`'s polled fields. A store may return more of the
+ * record; no caller reads the rest from a poll, so only these are compared.
+ */
+export function assertPolled (actual: PolledGrant | undefined, expected: DeviceGrantRecord, message: string): void {
+  assert.ok(actual !== undefined && actual !== null, `${message}: expected a polled grant, got ${String(actual)}`)
+  const pick = (r: PolledGrant): Record<string, unknown> =>
+    Object.fromEntries(POLLED_FIELDS.map((f) => [f, r[f]]).filter(([, value]) => value !== undefined))
+  assert.deepStrictEqual(pick(actual), pick(expected), message)
 }
 
 /** Fails unless the store holds exactly `expected` under its device-code hash. */

@@ -27,6 +27,10 @@ function logging (log: string[], options: { failClose?: boolean } = {}): () => R
 
 const idOf = (store: DeviceGrantStore): unknown => (store as unknown as { id: unknown }).id
 
+// Two cases start a node:test child that loads the TypeScript sources itself: seconds alone,
+// far more when the whole workspace's tests share two cores.
+t.setTimeout(120_000)
+
 t.test('every case is registered under the name prefix', async (t) => {
   const named = collect(() => new ReferenceStore(), { name: 'redis' })
   const plain = collect(() => new ReferenceStore())

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
-import { kill, type Teardown } from './server.js'
+import { kill, track, type Teardown } from './server.js'
 
 /** The built CLI (`pnpm test` builds it first: turbo's `^build` only builds dependencies). */
 export const CLI_JS = join(import.meta.dirname, '..', '..', 'dist', 'cli.js')
@@ -24,6 +24,7 @@ export function runCli (t: Teardown, args: string[], env: Record<string, string>
     env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DEVICE_'))), ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  track(child)
   t.teardown(() => kill(child))
   let stdout = ''
   let stderr = ''

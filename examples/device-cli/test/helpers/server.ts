@@ -22,6 +22,18 @@ export async function freePort (): Promise<number> {
   return port
 }
 
+// Children still running when this process exits for any reason (a setup step that threw
+// before its teardown was registered, a timeout kill by the runner) are killed too: no test
+// leaves a server or a CLI behind.
+const children = new Set<ChildProcess>()
+process.once('exit', () => { for (const child of children) child.kill('SIGKILL') })
+
+/** Kills `child` when this process exits, if it is still running then. */
+export function track (child: ChildProcess): void {
+  children.add(child)
+  child.once('exit', () => { children.delete(child) })
+}
+
 /** Ends a child: SIGTERM, then SIGKILL if it lingers. Resolves once it has exited. */
 export async function kill (child: ChildProcess, graceMs = 3_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
@@ -57,6 +69,7 @@ export async function startServer (t: Teardown, env: Record<string, string> = {}
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  track(child)
   t.teardown(() => kill(child))
   let output = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
