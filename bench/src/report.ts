@@ -43,13 +43,18 @@ export function rate (m: Measurement): number {
 }
 
 /** Min and max of the ratio within each round: how far one pair of runs can stray from the medians. */
-export function roundRange (report: Report, scenario: Scenario, target: Target, reference: Target): [number, number] {
+/**
+ * The ratio round by round (the two servers of a round ran minutes apart at most): lowest,
+ * median and highest. The median of these paired ratios is less moved by a slow phase of the
+ * host that falls on one server's runs than the ratio of the two medians.
+ */
+export function roundRange (report: Report, scenario: Scenario, target: Target, reference: Target): [number, number, number] {
   const ratios: number[] = []
   for (const m of find(report, scenario, target)) {
     const ref = report.measurements.find(r => r.round === m.round && r.scenario === scenario && r.target === reference)
     if (ref !== undefined) ratios.push(rate(m) / rate(ref))
   }
-  return [Math.min(...ratios), Math.max(...ratios)]
+  return [Math.min(...ratios), median(ratios), Math.max(...ratios)]
 }
 
 function find (report: Report, scenario: Scenario, target: Target): Measurement[] {
@@ -182,9 +187,9 @@ export function targetChecks (report: Report): Check[] {
   if (has('memory') && has('ceiling')) {
     for (const scenario of ['poll', 'authorize'] as const) {
       const r = ratio(report, scenario, 'memory', 'ceiling')
-      const [lo, hi] = roundRange(report, scenario, 'memory', 'ceiling')
+      const [lo, mid, hi] = roundRange(report, scenario, 'memory', 'ceiling')
       const cpu = ratio(report, scenario, 'ceiling', 'memory', m => m.serverCpuPerResponse)
-      checks.push({ target: `${scenario === 'poll' ? 'token poll' : 'device authorization'} ≥ 85 % of the bare-Fastify ceiling (memory store)`, measured: `${fmt.pct(r)} (rounds: ${fmt.pct(lo)}–${fmt.pct(hi)}); by CPU per response ${fmt.pct(cpu)}`, met: r >= 0.85 })
+      checks.push({ target: `${scenario === 'poll' ? 'token poll' : 'device authorization'} ≥ 85 % of the bare-Fastify ceiling (memory store)`, measured: `${fmt.pct(r)} (rounds: ${fmt.pct(lo)}–${fmt.pct(hi)}, paired median ${fmt.pct(mid)}); by CPU per response ${fmt.pct(cpu)}`, met: r >= 0.85 })
     }
   }
   if (has('memory') && has('oidc')) {
@@ -196,8 +201,8 @@ export function targetChecks (report: Report): Check[] {
   }
   if (has('redis') && has('memory')) {
     const r = ratio(report, 'poll', 'redis', 'memory')
-    const [lo, hi] = roundRange(report, 'poll', 'redis', 'memory')
-    checks.push({ target: 'Redis store ≥ 60 % of the memory store on the poll path', measured: `${fmt.pct(r)} (rounds: ${fmt.pct(lo)}–${fmt.pct(hi)})`, met: r >= 0.6 })
+    const [lo, mid, hi] = roundRange(report, 'poll', 'redis', 'memory')
+    checks.push({ target: 'Redis store ≥ 60 % of the memory store on the poll path', measured: `${fmt.pct(r)} (rounds: ${fmt.pct(lo)}–${fmt.pct(hi)}, paired median ${fmt.pct(mid)})`, met: r >= 0.6 })
   }
   const rt = report.roundTrips
   if (has('redis')) {
