@@ -9,6 +9,7 @@ import type {
   PollResult,
   StoreCapabilities
 } from '@device-grant/core'
+import { StoredGrant } from './stored-grant.js'
 
 export interface MemoryStoreOptions {
   /**
@@ -31,7 +32,7 @@ export interface MemoryStoreOptions {
  */
 export class MemoryStore implements DeviceGrantStore {
   readonly capabilities: StoreCapabilities = { sharedAcrossProcesses: false }
-  readonly #byHash = new Map<string, DeviceGrantRecord>()
+  readonly #byHash = new Map<string, StoredGrant>()
   readonly #byUserCode = new Map<string, string>()
   readonly #counters = new Map<string, CounterHit>()
   readonly #retentionMs: number
@@ -68,20 +69,18 @@ export class MemoryStore implements DeviceGrantStore {
       if (other !== undefined) this.#byHash.delete(holder)
     }
     if (this.#byHash.has(grant.deviceCodeHash)) return false
-    this.#byHash.set(grant.deviceCodeHash, { ...grant })
+    this.#byHash.set(grant.deviceCodeHash, new StoredGrant(grant))
     this.#byUserCode.set(grant.userCode, grant.deviceCodeHash)
     return true
   }
 
   async findByDeviceCodeHash (deviceCodeHash: string): Promise<DeviceGrantRecord | undefined> {
-    const r = this.#byHash.get(deviceCodeHash)
-    return r === undefined ? undefined : { ...r }
+    return this.#byHash.get(deviceCodeHash)?.toRecord()
   }
 
   async findByUserCode (userCode: string): Promise<DeviceGrantRecord | undefined> {
     const hash = this.#byUserCode.get(userCode)
-    const r = hash === undefined ? undefined : this.#byHash.get(hash)
-    return r === undefined ? undefined : { ...r }
+    return hash === undefined ? undefined : this.#byHash.get(hash)?.toRecord()
   }
 
   async recordPoll (deviceCodeHash: string, poll: PollInput): Promise<PollResult | undefined> {
@@ -89,7 +88,8 @@ export class MemoryStore implements DeviceGrantStore {
     if (r === undefined) return undefined
     let slowDown = false
     if (r.status === 'pending' && poll.now < r.expiresAt && r.clientId === poll.clientId) {
-      if (r.lastPolledAt !== undefined && poll.now - r.lastPolledAt < r.interval * 1000 - poll.leewayMs) {
+      // NaN (never polled) compares false: the first poll is always on time.
+      if (poll.now - r.lastPolledAt < r.interval * 1000 - poll.leewayMs) {
         r.interval += poll.slowDownStep
         slowDown = true
       } else {
@@ -97,7 +97,7 @@ export class MemoryStore implements DeviceGrantStore {
       }
     }
     const grant: PolledGrant = { clientId: r.clientId, status: r.status, expiresAt: r.expiresAt, interval: r.interval }
-    if (r.lastPolledAt !== undefined) grant.lastPolledAt = r.lastPolledAt
+    if (!Number.isNaN(r.lastPolledAt)) grant.lastPolledAt = r.lastPolledAt
     return { grant, slowDown }
   }
 
@@ -130,7 +130,7 @@ export class MemoryStore implements DeviceGrantStore {
   async claim (deviceCodeHash: string, now: number): Promise<DeviceGrantRecord | undefined> {
     const r = this.#byHash.get(deviceCodeHash)
     if (r === undefined || r.status !== 'approved' || now >= r.expiresAt) return undefined
-    const before = { ...r }
+    const before = r.toRecord()
     r.status = 'consumed'
     return before
   }
@@ -185,13 +185,13 @@ export class MemoryStore implements DeviceGrantStore {
     this.#timer = undefined
   }
 
-  #delete (hash: string, r: DeviceGrantRecord): void {
+  #delete (hash: string, r: StoredGrant): void {
     this.#byHash.delete(hash)
     if (this.#byUserCode.get(r.userCode) === hash) this.#byUserCode.delete(r.userCode)
   }
 
   /** A live, pending grant that `subject` may decide, or undefined. */
-  #decidable (deviceCodeHash: string, decision: Decision): DeviceGrantRecord | undefined {
+  #decidable (deviceCodeHash: string, decision: Decision): StoredGrant | undefined {
     const r = this.#byHash.get(deviceCodeHash)
     if (r === undefined || r.status !== 'pending' || decision.now >= r.expiresAt) return undefined
     if (r.subject !== undefined && r.subject !== decision.subject) return undefined
