@@ -35,28 +35,32 @@ export async function authorizeDevice (ctx: GrantContext, input: AuthorizeInput)
   if (!clientAllowsDeviceGrant(client)) {
     throw new OAuthError('unauthorized_client', 'this client may not use the device authorization grant')
   }
-  const scope = formatScope(resolveScope(ctx, client, input.scope))
+  const scope = resolveScope(ctx, client, input.scope)
 
   const deviceCode = generateDeviceCode()
-  const now = ctx.clock()
-  const record: DeviceGrantRecord = {
-    deviceCodeHash: hashDeviceCode(deviceCode),
-    userCode: '',
-    clientId: client.clientId,
-    scope,
-    status: 'pending',
-    createdAt: now,
-    expiresAt: now + ctx.expiresIn * 1000,
-    interval: ctx.interval
-  }
-  if (input.ip !== undefined) record.ip = input.ip.slice(0, MAX_DEVICE_INFO_LENGTH)
-  if (input.userAgent !== undefined) record.userAgent = input.userAgent.slice(0, MAX_DEVICE_INFO_LENGTH)
+  const deviceCodeHash = hashDeviceCode(deviceCode)
+  const createdAt = ctx.clock()
+  const expiresAt = createdAt + ctx.expiresIn * 1000
+  const ip = input.ip?.slice(0, MAX_DEVICE_INFO_LENGTH)
+  const userAgent = input.userAgent?.slice(0, MAX_DEVICE_INFO_LENGTH)
 
   for (let attempt = 0; attempt < MAX_SAVE_ATTEMPTS; attempt++) {
-    record.userCode = ctx.userCodes.generate()
-    if (await ctx.store.save({ ...record })) {
+    // A fresh record per attempt: nothing a store was given changes after its call.
+    const record: DeviceGrantRecord = {
+      deviceCodeHash,
+      userCode: ctx.userCodes.generate(),
+      clientId: client.clientId,
+      scope,
+      status: 'pending',
+      createdAt,
+      expiresAt,
+      interval: ctx.interval
+    }
+    if (ip !== undefined) record.ip = ip
+    if (userAgent !== undefined) record.userAgent = userAgent
+    if (await ctx.store.save(record)) {
       const userCode = ctx.userCodes.format(record.userCode)
-      ctx.emit({ type: 'authorization.created', clientId: client.clientId, userCode, scope, expiresAt: record.expiresAt })
+      ctx.emit({ type: 'authorization.created', clientId: client.clientId, userCode, scope, expiresAt })
       return {
         device_code: deviceCode,
         user_code: userCode,
@@ -74,13 +78,13 @@ export async function authorizeDevice (ctx: GrantContext, input: AuthorizeInput)
  * RFC 6749 §3.3: no scope means the client's default (or the server's); a scope outside what
  * the client may ask for is `invalid_scope`.
  */
-function resolveScope (ctx: GrantContext, client: DeviceClient, requested: string | undefined): string[] {
+function resolveScope (ctx: GrantContext, client: DeviceClient, requested: string | undefined): string {
   const tokens = parseScope(requested)
-  if (tokens.length === 0) return [...(client.defaultScope ?? ctx.defaultScope)]
+  if (tokens.length === 0) return formatScope(client.defaultScope ?? ctx.defaultScope)
   if (client.scopes !== undefined) {
     const allowed = new Set(client.scopes)
     const refused = tokens.filter(t => !allowed.has(t))
     if (refused.length > 0) throw new OAuthError('invalid_scope', `scope not allowed for this client: ${refused.join(' ')}`)
   }
-  return tokens
+  return formatScope(tokens)
 }

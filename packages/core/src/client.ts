@@ -140,7 +140,9 @@ export async function authenticateClient (presented: PresentedCredentials, looku
   if (presented.clientId === undefined) {
     throw new OAuthError('invalid_client', 'client_id is required when the client does not authenticate')
   }
-  const client = await lookup(presented.clientId)
+  const found = lookup(presented.clientId)
+  // An array of clients answers synchronously: no extra turn of the microtask queue per request.
+  const client = isPromise(found) ? await found : found
   if (presented.clientSecret !== undefined) {
     const ok = secretsEqual(presented.clientSecret, client?.clientSecret ?? DUMMY_SECRET)
     if (client === undefined || client.clientSecret === undefined || !ok || !allows(client, 'client_secret_post')) {
@@ -155,10 +157,14 @@ export async function authenticateClient (presented: PresentedCredentials, looku
   return { client, method: 'none' }
 }
 
+function isPromise<T> (value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function'
+}
+
 function allows (client: DeviceClient, method: ClientAuthMethod): boolean {
   return client.tokenEndpointAuthMethod === undefined || client.tokenEndpointAuthMethod === method
 }
 
 export function clientAllowsDeviceGrant (client: DeviceClient): boolean {
-  return (client.grantTypes ?? [DEVICE_CODE_GRANT_TYPE]).includes(DEVICE_CODE_GRANT_TYPE)
+  return client.grantTypes === undefined || client.grantTypes.includes(DEVICE_CODE_GRANT_TYPE)
 }

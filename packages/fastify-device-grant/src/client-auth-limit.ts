@@ -45,14 +45,19 @@ const BLOCKED = 'too many failed client authentications; try again later'
  * the answer is the same `invalid_client` with `Retry-After`, so guessing on is pointless.
  */
 export function clientAuthenticator (clients: ClientLookup, options: ClientAuthRateLimitOptions | false | undefined, counter: Counter, clock: Clock): ClientAuthenticator {
-  if (options === false) return async presented => await authenticateClient(presented, clients)
+  if (options === false) return presented => authenticateClient(presented, clients)
   const rules = { ...DEFAULT_CLIENT_AUTH_RATE_LIMIT, ...options }
 
-  return async function authenticate (presented, ip) {
+  // Not async itself: a public client's request (nearly every poll) goes straight through.
+  return function authenticate (presented, ip) {
     const basic = presented.basic
     const secret = basic === undefined ? presented.clientSecret : basic.clientSecret
-    if (secret === undefined) return await authenticateClient(presented, clients)
+    if (secret === undefined) return authenticateClient(presented, clients)
+    return authenticateSecret(presented, ip)
+  }
 
+  async function authenticateSecret (presented: PresentedCredentials, ip: string): Promise<AuthenticatedClient> {
+    const basic = presented.basic
     const ipKey = `client-auth:ip:${ip}`
     // Per-client counts only for registered confidential clients: unknown ids have no secret
     // to guess (the IP count covers them), and never create counters of their own.

@@ -1,4 +1,4 @@
-import type { DeviceGrant } from '@device-grant/core'
+import type { AuthorizeInput, DeviceGrant } from '@device-grant/core'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ClientAuthenticator } from './client-auth-limit.js'
 import { presentedCredentials } from './client-credentials.js'
@@ -11,16 +11,13 @@ export function deviceAuthorizationHandler (grant: DeviceGrant, authenticate: Cl
     try {
       const form = formParams(request)
       const scope = param(form, 'scope')
-      const { client } = await authenticate(presentedCredentials(request, form), request.ip)
+      const ip = request.ip
+      const { client } = await authenticate(presentedCredentials(request, form), ip)
+      const input: AuthorizeInput = { client, verificationUri, ip }
+      if (scope !== undefined) input.scope = scope
       const userAgent = request.headers['user-agent']
-      const response = await grant.authorize({
-        client,
-        verificationUri,
-        ip: request.ip,
-        ...(scope !== undefined && { scope }),
-        ...(typeof userAgent === 'string' && { userAgent })
-      })
-      return sendJson(reply, response)
+      if (typeof userAgent === 'string') input.userAgent = userAgent
+      return sendJson(reply, await grant.authorize(input))
     } catch (err) {
       return replyWithError(request, reply, err)
     }
