@@ -42,9 +42,8 @@ export function rate (m: Measurement): number {
   return m.scenario === 'flow' ? (m.load.flows ?? 0) / m.load.seconds : m.load.rps
 }
 
-/** Min and max of the ratio within each round: how far one pair of runs can stray from the medians. */
 /**
- * The ratio round by round (the two servers of a round ran minutes apart at most): lowest,
+ * The ratio round by round (the two servers of a round ran back to back): lowest,
  * median and highest. The median of these paired ratios is less moved by a slow phase of the
  * host that falls on one server's runs than the ratio of the two medians.
  */
@@ -271,8 +270,9 @@ Written by \`pnpm bench\` (\`bench/src/run.ts\`); do not edit by hand.
 - **Settings**: ${settings.rounds} interleaved rounds; each run ${settings.duration} s measured after ${settings.warmup} s of warm-up, ${settings.connections} connections, no pipelining; ${fmt.int(settings.codes)} pending grants polled (oidc-provider: 500, see notes)
 
 Every server runs in its own process, started fresh for each run, on 127.0.0.1; autocannon runs in
-the orchestrator's process. Within a round the servers run one after the other in an order that
-rotates every round, so load from the rest of the machine falls on all of them alike. Figures are
+the orchestrator's process. Within a round the servers run one after the other, in the order of
+the table and backwards in the next round (A B B A): the servers a target compares (memory with the
+ceiling, Redis with memory) run back to back, each as often first as second. Figures are
 medians over the rounds, and ratios compare two servers' medians from this same run. Absolute
 numbers on a shared 2-core machine are noise: read the ratios, and the CPU time per response.
 Even those move: on this VM the same server's CPU time per response can differ by half from one

@@ -146,8 +146,9 @@ async function main (): Promise<void> {
     console.log(`bench: ${targets.join(', ')} × ${scenarios.join(', ')}, ${settings.rounds} round(s) of ${settings.duration} s (+${settings.warmup} s warm-up); load ${env.loadBefore.toFixed(2)}`)
     const measurements: Measurement[] = []
     for (let round = 0; round < settings.rounds; round++) {
-      // Rotate the order every round so no server always runs first (or last).
-      const order = targets.map((_, i) => targets[(i + round) % targets.length]!)
+      // Forward, then backward (A B B A): the servers a target compares run next to each other,
+      // each first as often as second, so drift of the host between them cancels out.
+      const order = round % 2 === 0 ? targets : [...targets].reverse()
       for (const scenario of scenarios) {
         for (const target of order) {
           const m = await measureQuietly(round, scenario, target, infra)
