@@ -21,6 +21,7 @@ t.test('options', async t => {
   t.throws(() => new RedisStore({ client, retention: -1 }), /retention/)
   t.throws(() => new RedisStore({ client, retention: Number.NaN }), /retention/)
   t.throws(() => new RedisStore({ client, operationTimeout: 0 }), /operationTimeout/)
+  t.throws(() => new RedisStore({ client, coalesceWrites: 'yes' as never }), /coalesceWrites/)
   const defaults = new RedisStore({ client })
   t.equal(defaults.keyPrefix, 'device-grant:')
   t.equal(defaults.grantKey('abc'), 'device-grant:g:{abc}')
