@@ -128,6 +128,68 @@ function delta (after: Record<string, number>, before: Record<string, number>): 
   return out
 }
 
+/** Seeds the server if the scenario needs it; `run` loads it for so many seconds. */
+async function loader (scenario: Scenario, server: RunningServer, settings: Settings): Promise<{ run: (duration: number) => Promise<LoadResult>, deviceCodes: string[] }> {
+  let deviceCodes: string[] = []
+  if (scenario === 'poll') {
+    deviceCodes = (await getJson<{ deviceCodes: string[] }>(server.port, `/bench/seed?n=${settings.codes}`, 'POST')).deviceCodes
+  }
+  const run = async (duration: number): Promise<LoadResult> => {
+    const o = { port: server.port, connections: settings.connections, duration }
+    if (scenario === 'authorize') return await authorizeLoad(o)
+    if (scenario === 'poll') return await pollLoad(o, deviceCodes)
+    return await flowLoad(o)
+  }
+  return { run, deviceCodes }
+}
+
+/** One slice of a paired comparison: requests/s and server CPU per response. */
+export interface Slice { rps: number, cpuPerResponse: number }
+
+/** A target against its reference in alternating slices; pairs[i] = [target's slice, reference's slice]. */
+export interface PairedSlices {
+  scenario: Scenario
+  target: Target
+  reference: Target
+  pairs: Array<[Slice, Slice]>
+}
+
+/**
+ * Both servers started, seeded and warmed up side by side, then loaded in turn for short
+ * slices, A B B A. The host's fast and slow phases last seconds: the two slices of a pair
+ * (a second apart) mostly fall in the same phase, where two whole runs (start-up, seeding and
+ * warm-up between them) often do not. An idle server costs nothing, so neither slows the other.
+ */
+export async function pairedSlices (scenario: Scenario, target: Target, reference: Target, settings: Settings, infra: Infra, count: number, seconds: number): Promise<PairedSlices> {
+  if (target === 'redis' || reference === 'redis') await infra.redis?.admin.flushall()
+  const servers: RunningServer[] = []
+  try {
+    for (const t of [target, reference]) servers.push(await startServer(t, infra, []))
+    const loaders: Array<Awaited<ReturnType<typeof loader>>> = []
+    for (const server of servers) loaders.push(await loader(scenario, server, settings))
+    for (const l of loaders) if (settings.warmup > 0) await l.run(settings.warmup)
+    const slice = async (i: number): Promise<Slice> => {
+      const pid = servers[i]!.child.pid!
+      const cpu0 = procCpu(pid)
+      const load = await loaders[i]!.run(seconds)
+      return { rps: load.rps, cpuPerResponse: (procCpu(pid) - cpu0) / load.responses * 1e6 }
+    }
+    const pairs: Array<[Slice, Slice]> = []
+    for (let k = 0; k < count; k++) {
+      if (k % 2 === 0) {
+        const a = await slice(0)
+        pairs.push([a, await slice(1)])
+      } else {
+        const b = await slice(1)
+        pairs.push([await slice(0), b])
+      }
+    }
+    return { scenario, target, reference, pairs }
+  } finally {
+    await Promise.all(servers.map(stopServer))
+  }
+}
+
 /**
  * One measurement: a fresh server process, seeding if the scenario needs it, a warm-up, then
  * the measured run with the server's counters, CPU and the store's round trips read on both
@@ -140,17 +202,7 @@ export async function measure (round: number, scenario: Scenario, target: Target
   const server = await startServer(target, infra, execArgv)
   try {
     const pid = server.child.pid!
-    const options = { port: server.port, connections: settings.connections, duration: settings.duration }
-    let deviceCodes: string[] = []
-    if (scenario === 'poll') {
-      deviceCodes = (await getJson<{ deviceCodes: string[] }>(server.port, `/bench/seed?n=${settings.codes}`, 'POST')).deviceCodes
-    }
-    const run = async (duration: number): Promise<LoadResult> => {
-      const o = { ...options, duration }
-      if (scenario === 'authorize') return await authorizeLoad(o)
-      if (scenario === 'poll') return await pollLoad(o, deviceCodes)
-      return await flowLoad(o)
-    }
+    const { run, deviceCodes } = await loader(scenario, server, settings)
     if (settings.warmup > 0) await run(settings.warmup)
     // Let requests still in flight finish, so the counters read at rest on both sides of the run.
     await sleep(100)

@@ -9,7 +9,8 @@
 //                                              one run with the server under --cpu-prof, then its
 //                                              self time per function
 //
-// Environment: BENCH_DURATION, BENCH_WARMUP (seconds), BENCH_ROUNDS, BENCH_CONNECTIONS,
+// Environment: BENCH_DURATION, BENCH_WARMUP (seconds), BENCH_ROUNDS, BENCH_SLICES, BENCH_SLICE,
+// BENCH_CONNECTIONS,
 // BENCH_CODES, BENCH_TARGETS and BENCH_SCENARIOS (comma-separated subsets), DATABASE_URL.
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -19,10 +20,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { SCENARIOS, TARGETS, type RoundTripResult, type Scenario, type Target } from './config.js'
 import { createDatabase, startRedis, type BenchDatabase, type PrivateRedis } from './infra.js'
-import { measure, type Infra, type Measurement, type Settings } from './measure.js'
+import { measure, pairedSlices, type Infra, type Measurement } from './measure.js'
 import type { MemoryResult } from './memory.js'
 import { aggregate } from './profile.js'
-import { renderMarkdown, resultsTable, targetChecks, type Environment, type Report } from './report.js'
+import { renderMarkdown, resultsTable, targetChecks, type Environment, type Report, type RunSettings } from './report.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const benchDir = join(here, '..', '..')
@@ -39,7 +40,7 @@ function envNumber (name: string, fallback: number): number {
   return n
 }
 
-const settings: Settings & { rounds: number } = {
+const settings: RunSettings = {
   // Five short rounds rather than three long ones: on a shared VM, noise comes in bursts (the
   // same server's CPU per request swings by half from one run to the next), and a median over
   // more runs keeps one burst from deciding a ratio. About four minutes in all.
@@ -47,7 +48,10 @@ const settings: Settings & { rounds: number } = {
   warmup: envNumber('BENCH_WARMUP', smoke ? 0.3 : 0.75),
   rounds: Math.min(20, Math.floor(envNumber('BENCH_ROUNDS', smoke ? 1 : 5))),
   connections: Math.floor(envNumber('BENCH_CONNECTIONS', 32)),
-  codes: Math.min(100_000, Math.floor(envNumber('BENCH_CODES', smoke ? 1000 : 10_000)))
+  codes: Math.min(100_000, Math.floor(envNumber('BENCH_CODES', smoke ? 1000 : 10_000))),
+  // Paired slices (see `pairedSlices`): how many pairs, and seconds per slice.
+  slices: Math.min(40, Math.floor(envNumber('BENCH_SLICES', smoke ? 2 : 8))),
+  slice: envNumber('BENCH_SLICE', smoke ? 0.3 : 0.5)
 }
 const targets: Target[] = (process.env.BENCH_TARGETS?.split(',') ?? (smoke ? ['ceiling', 'memory'] : [...TARGETS])) as Target[]
 for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t}`)
@@ -158,7 +162,15 @@ async function main (): Promise<void> {
       }
     }
 
-    const report: Report = { env, settings, targets, measurements }
+    const report: Report = { env, settings, targets, measurements, paired: [] }
+    // The ratio targets, once more in short alternating slices of two servers running side by side.
+    const comparisons: Array<[Scenario, Target, Target]> = [['poll', 'memory', 'ceiling'], ['authorize', 'memory', 'ceiling'], ['poll', 'redis', 'memory']]
+    for (const [scenario, target, reference] of comparisons) {
+      if (!scenarios.includes(scenario) || !targets.includes(target) || !targets.includes(reference)) continue
+      const p = await pairedSlices(scenario, target, reference, settings, infra, settings.slices, settings.slice)
+      report.paired!.push(p)
+      console.log(`  paired ${scenario} ${target}/${reference}: ${p.pairs.map(([a, b]) => `${Math.round(100 * a.rps / b.rps)} %`).join(' ')}`)
+    }
     if (!smoke && !runsOnly) {
       console.log('bench: memory per grant…')
       report.memory = await child<MemoryResult>('memory.js', ['--expose-gc'], redis === undefined ? {} : { BENCH_REDIS_URL: redis.url })
