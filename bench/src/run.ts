@@ -10,8 +10,8 @@
 //                                              self time per function
 //
 // Environment: BENCH_DURATION, BENCH_WARMUP (seconds), BENCH_ROUNDS, BENCH_SLICES, BENCH_SLICE,
-// BENCH_CONNECTIONS,
-// BENCH_CODES, BENCH_TARGETS and BENCH_SCENARIOS (comma-separated subsets), DATABASE_URL.
+// BENCH_CONNECTIONS, BENCH_CODES, BENCH_TARGETS and BENCH_SCENARIOS (comma-separated subsets),
+// DATABASE_URL.
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
