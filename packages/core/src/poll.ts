@@ -43,8 +43,20 @@ function refusal (error: PollRefusalCode, description: string): Refusal {
   return Object.freeze({ ok: false, error, description })
 }
 
+/**
+ * `slow_down` refusals by interval, each built once: a device that polls too fast hears the same
+ * one on every early poll, and the token endpoint caches the serialized body by its description.
+ */
+const slowDowns = new Map<number, Refusal>()
+const MAX_CACHED_SLOW_DOWNS = 256
+
 function slowDown (interval: number): Refusal {
-  return { ok: false, error: 'slow_down', description: `polling too fast; wait ${interval} seconds between requests` }
+  let cached = slowDowns.get(interval)
+  if (cached === undefined) {
+    cached = refusal('slow_down', `polling too fast; wait ${interval} seconds between requests`)
+    if (slowDowns.size < MAX_CACHED_SLOW_DOWNS) slowDowns.set(interval, cached)
+  }
+  return cached
 }
 
 /** RFC 8628 §3.4–3.5, throwing the refusal as an `OAuthError` (the `DeviceGrant.poll` contract). */
