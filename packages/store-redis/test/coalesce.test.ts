@@ -36,11 +36,14 @@ async function readsProcessed (): Promise<number> {
   return Number(/total_reads_processed:(\d+)/.exec(info)?.[1])
 }
 
-/** N pending grants with intervals 1..N; the second poll of grant i answers slow_down with interval i + 5. */
+/**
+ * N pending grants, each polled once, with intervals 101..100+N: long enough that a loaded
+ * machine cannot make the next poll on time, so it answers slow_down with interval + 5.
+ */
 async function seeded (store: RedisStore): Promise<string[]> {
   const hashes: string[] = []
   for (let i = 1; i <= N; i++) {
-    const g = makeGrant({ interval: i })
+    const g = makeGrant({ interval: 100 + i })
     await store.save(g)
     await store.recordPoll(g.deviceCodeHash, { clientId: 'tv', now: g.createdAt, leewayMs: 0, slowDownStep: 5 })
     hashes.push(g.deviceCodeHash)
@@ -69,7 +72,7 @@ t.test('commands sent in one turn leave in one socket write, and each gets its o
   const readsBefore = await readsProcessed()
   const intervals = await pollAll(store, hashes)
   const reads = await readsProcessed() - readsBefore - 1 // the INFO call itself
-  t.same(intervals, hashes.map((_, i) => i + 1 + 5), 'every poll answered slow_down with its own grant\'s new interval')
+  t.same(intervals, hashes.map((_, i) => 100 + i + 1 + 5), 'every poll answered slow_down with its own grant\'s new interval')
   t.equal(writes(), 1, `${N} commands, one write`)
   t.ok(reads <= 2, `Redis read them at once (${reads} reads)`)
 })
@@ -80,7 +83,7 @@ t.test('with coalesceWrites: false every command is its own write', async t => {
   const hashes = await seeded(store)
   const writes = countWrites(c)
   const intervals = await pollAll(store, hashes)
-  t.same(intervals, hashes.map((_, i) => i + 1 + 5))
+  t.same(intervals, hashes.map((_, i) => 100 + i + 1 + 5))
   t.ok(writes() >= N / 2, `${writes()} writes for ${N} commands`)
 })
 
@@ -91,7 +94,7 @@ t.test('a faked global setImmediate (a test\'s fake timers) does not hold comman
   const real = globalThis.setImmediate
   globalThis.setImmediate = (() => {}) as unknown as typeof setImmediate
   try {
-    t.same(await pollAll(store, hashes.slice(0, 3)), [6, 7, 8])
+    t.same(await pollAll(store, hashes.slice(0, 3)), [106, 107, 108])
   } finally {
     globalThis.setImmediate = real
   }
