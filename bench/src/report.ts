@@ -287,12 +287,11 @@ function pairedSection (report: Report): string {
     const each = p.pairs.map(([a, b]) => fmt.pct(a.rps / b.rps)).join(', ')
     return `| ${SCENARIO_LABEL[p.scenario]} | ${TARGET_LABEL[p.target]} vs ${TARGET_LABEL[p.reference]} | ${fmt.pct(sl.median)} | ${each} | ${fmt.pct(sl.cpu)} |`
   })
-  const { count, seconds } = { count: paired[0]!.pairs.length, seconds: report.settings.slice }
   return `## Paired slices
 
 The ratio targets once more, measured the way this host's noise calls for: the two servers of a
 comparison run side by side (both started, seeded and warmed up; an idle server costs nothing),
-and the load goes to one, then the other, in ${count} pairs of ${seconds} s slices, A B B A. The
+and the load goes to one, then the other, in ${paired[0]!.pairs.length} pairs of ${report.settings.slice} s slices, A B B A. The
 host's fast and slow phases last seconds, so the two slices of a pair, a second apart, nearly
 always see the same phase, which two whole runs a few seconds apart often do not. The targets are
 judged by the median of these paired ratios; the rounds' figures are given beside them.
