@@ -40,10 +40,13 @@ export async function connect (options: Pick<CliOptions, 'server' | 'clientId' |
   )
 }
 
+/** The network failure behind `error`: a system code (ECONNREFUSED…), or a server that hung up mid-request. */
 function codeOf (error: unknown): string | undefined {
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
     const code = (e as { code?: unknown }).code
     if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code
+    // undici's word for a socket the server closed (it died, or restarted) while we were asking.
+    if (code === 'UND_ERR_SOCKET') return 'connection closed'
   }
   return undefined
 }

@@ -67,6 +67,8 @@ t.test('errors read as one line', async t => {
   const server = new URL('http://127.0.0.1:1/')
   const refused = new ClientError('something went wrong', { cause: new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) }) })
   t.equal(describe(refused, server), 'Cannot reach http://127.0.0.1:1/ (ECONNREFUSED). Is the server running? Start the example with: npx -y pnpm@10 start')
+  const hungUp = new ClientError('something went wrong', { cause: new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) }) })
+  t.equal(describe(hungUp, server), 'Cannot reach http://127.0.0.1:1/ (connection closed). Is the server running? Start the example with: npx -y pnpm@10 start', 'a server that hung up mid-request')
   t.equal(describe(Object.assign(new ClientError('unexpected HTTP response status code'), { code: 'OAUTH_RESPONSE_IS_NOT_CONFORM' }), server), 'unexpected HTTP response status code [OAUTH_RESPONSE_IS_NOT_CONFORM]')
   t.equal(describe(new ClientError('parsing error occured', { cause: new Error('bad JSON') }), server), 'parsing error occured: bad JSON')
   t.equal(describe(new Error('plain'), server), 'plain')
