@@ -96,7 +96,10 @@ t.test('authorized on one instance, approved on another, 60 polls over all three
   t.ok(polls.every(p => p.status === 200 || p.json.error === 'invalid_grant'), 'every other poll: invalid_grant')
   t.match(winners[0]?.json.access_token, /^[abc]:alice:1$/, 'minted for alice by the instance that won the claim')
 
-  // issueToken writes its ISSUED line before the answer is sent; give the pipes a moment.
+  // issueToken writes its ISSUED line before the answer is sent, but the pipes are read on their
+  // own schedule: wait for the first line (bounded), then a moment for any second one.
+  const total = () => apps.reduce((s, x) => s + x.issued(), 0)
+  for (let i = 0; i < 100 && total() === 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
   await new Promise(resolve => setTimeout(resolve, 300))
   const issued = apps.map(x => x.issued())
   t.equal(issued.reduce((s, n) => s + n, 0), 1, `issueToken ran once across the three processes (${JSON.stringify(issued)})`)
