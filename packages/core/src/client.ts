@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { DEVICE_CODE_GRANT_TYPE } from './constants.js'
 import { OAuthError } from './errors.js'
+import { isPromise } from './is-promise.js'
 
 export type ClientAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post'
 
@@ -155,10 +156,6 @@ export async function authenticateClient (presented: PresentedCredentials, looku
     throw new OAuthError('invalid_client', 'this client must authenticate')
   }
   return { client, method: 'none' }
-}
-
-function isPromise<T> (value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | undefined)?.then === 'function'
 }
 
 function allows (client: DeviceClient, method: ClientAuthMethod): boolean {

@@ -1,6 +1,7 @@
 import type { Clock } from './clock.js'
 import type { DeviceClient } from './client.js'
 import type { DeviceGrantEvent, EventListener } from './events.js'
+import { isPromise } from './is-promise.js'
 import type { DeviceGrantRecord, DeviceGrantStore } from './store.js'
 import type { UserCodeFormat } from './user-code.js'
 
@@ -45,7 +46,7 @@ export function safeEmitter (listener: EventListener | undefined, onError: (err:
   return event => {
     try {
       const r = listener(event)
-      if (r !== undefined && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).then(undefined, onError)
+      if (isPromise(r)) r.then(undefined, onError)
     } catch (err) {
       onError(err)
     }
