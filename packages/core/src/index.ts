@@ -38,14 +38,24 @@ export {
 export type {
   Approval,
   CounterHit,
+  CounterWindow,
   Decision,
   DeviceCredentialStore,
   DeviceGrantRecord,
   DeviceGrantStore,
   GrantStatus,
+  OnceUse,
   PolledGrant,
   PollInput,
   PollResult,
   StoreCapabilities,
   UserGrantStore
 } from './store.js'
+export {
+  DEFAULT_RETENTION_SECONDS,
+  POLLED_FIELDS,
+  checkCounterWindow,
+  checkOnceUse,
+  retentionMs,
+  windowEnd
+} from './store-support.js'

@@ -42,6 +42,11 @@ export interface DeviceGrantRecord {
   /** Where the device asked from, shown on the confirm page (RFC 8628 §5.4). */
   ip?: string
   userAgent?: string
+  /**
+   * RFC 9449: the JWK SHA-256 thumbprint of the DPoP key the device proved at device
+   * authorization. When set, only a token request with a proof by that key redeems the grant.
+   */
+  dpopJkt?: string
 }
 
 export interface PollInput {
@@ -135,6 +140,25 @@ export interface StoreCapabilities {
   supportsCluster?: boolean
 }
 
+/** One `hit()` call's window and amount. */
+export interface CounterWindow {
+  /** Window length; windows start at multiples of it. A positive integer. */
+  windowMs: number
+  now: number
+  /**
+   * An integer added to the count: 1 to count an attempt, 0 to only read, negative to give back
+   * what an earlier call counted (a refund). The count never goes below 0.
+   */
+  increment: number
+}
+
+/** One `useOnce()` call: the key stays used until `expiresAt`. */
+export interface OnceUse {
+  now: number
+  /** Ms since the epoch, after `now`. */
+  expiresAt: number
+}
+
 export interface CounterHit {
   /** Hits in the current window, this one included. */
   count: number
@@ -146,11 +170,20 @@ export interface DeviceGrantStore extends DeviceCredentialStore, UserGrantStore 
   readonly capabilities?: StoreCapabilities
   /**
    * Optional: a fixed-window counter, so rate limits hold across every process sharing the
-   * store. Adds `increment` (0 to only read) to `key`'s count for the window holding `now`
-   * (windows start at multiples of `windowMs`) and resolves the count and the window's end.
-   * Counters may be dropped once their window has ended. One round trip.
+   * store. Adds `increment` (0 to only read, negative to refund; the count never goes below 0)
+   * to `key`'s count for the window holding `now` (windows start at multiples of `windowMs`)
+   * and resolves the count and the window's end. Counters may be dropped once their window has
+   * ended. One round trip, atomic across processes.
    */
-  hit?(key: string, window: { windowMs: number, now: number, increment: number }): Promise<CounterHit>
+  hit?(key: string, window: CounterWindow): Promise<CounterHit>
+  /**
+   * Optional: a replay check (DPoP proof `jti`s). Atomically: when `key` has no entry that is
+   * still live (`now < expiresAt` of an earlier use), records it until `use.expiresAt` and
+   * resolves true; otherwise writes nothing and resolves false. Exactly one of any number of
+   * concurrent callers with the same key wins, across every process sharing the store.
+   * Entries may be dropped once expired. One round trip.
+   */
+  useOnce?(key: string, use: OnceUse): Promise<boolean>
   /**
    * Drops every record with `expiresAt <= now`; resolves how many were dropped. SQL stores
    * have the app call it from a cron; stores with their own eviction may still offer it.

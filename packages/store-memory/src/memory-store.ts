@@ -1,11 +1,15 @@
+import { checkCounterWindow, checkOnceUse, retentionMs, windowEnd } from '@device-grant/core'
 import type {
   Approval,
+  Clock,
   CounterHit,
+  CounterWindow,
   Decision,
   DeviceGrantRecord,
   DeviceGrantStore,
   PolledGrant,
   PollInput,
+  OnceUse,
   PollResult,
   StoreCapabilities
 } from '@device-grant/core'
@@ -22,7 +26,7 @@ export interface MemoryStoreOptions {
   /** Most records one sweep deletes, so a sweep never blocks the event loop for long. Default 10000. */
   sweepBatch?: number
   /** Clock used only to decide what to sweep. Default `Date.now`. */
-  clock?: () => number
+  clock?: Clock
 }
 
 /**
@@ -35,19 +39,19 @@ export class MemoryStore implements DeviceGrantStore {
   readonly #byHash = new Map<string, StoredGrant>()
   readonly #byUserCode = new Map<string, string>()
   readonly #counters = new Map<string, CounterHit>()
+  /** Used keys and when each stops being used, in insertion order. */
+  readonly #used = new Map<string, number>()
   readonly #retentionMs: number
   readonly #sweepBatch: number
-  readonly #clock: () => number
+  readonly #clock: Clock
   #timer: NodeJS.Timeout | undefined
 
   constructor (options: MemoryStoreOptions = {}) {
-    const retention = options.retention ?? 600
+    this.#retentionMs = retentionMs(options.retention, '@device-grant/store-memory')
     const sweepInterval = options.sweepInterval ?? 60
     const sweepBatch = options.sweepBatch ?? 10_000
-    if (!(Number.isFinite(retention) && retention >= 0)) throw new TypeError('retention must be a number of seconds >= 0')
-    if (!(Number.isFinite(sweepInterval) && sweepInterval >= 0)) throw new TypeError('sweepInterval must be a number of seconds >= 0')
-    if (!(Number.isInteger(sweepBatch) && sweepBatch > 0)) throw new TypeError('sweepBatch must be a positive integer')
-    this.#retentionMs = retention * 1000
+    if (!(Number.isFinite(sweepInterval) && sweepInterval >= 0)) throw new TypeError('@device-grant/store-memory: sweepInterval must be a number of seconds >= 0')
+    if (!(Number.isInteger(sweepBatch) && sweepBatch > 0)) throw new TypeError('@device-grant/store-memory: sweepBatch must be a positive integer')
     this.#sweepBatch = sweepBatch
     this.#clock = options.clock ?? Date.now
     if (sweepInterval > 0) {
@@ -135,9 +139,9 @@ export class MemoryStore implements DeviceGrantStore {
     return before
   }
 
-  /** Drops every record with `expiresAt <= now`, whatever the retention: a full scan. */
-  async hit (key: string, window: { windowMs: number, now: number, increment: number }): Promise<CounterHit> {
-    const resetAt = (Math.floor(window.now / window.windowMs) + 1) * window.windowMs
+  async hit (key: string, window: CounterWindow): Promise<CounterHit> {
+    checkCounterWindow(key, window)
+    const resetAt = windowEnd(window)
     const id = `${window.windowMs}:${key}`
     let counter = this.#counters.get(id)
     if (counter === undefined || counter.resetAt !== resetAt) {
@@ -146,9 +150,21 @@ export class MemoryStore implements DeviceGrantStore {
       this.#counters.delete(id)
       this.#counters.set(id, counter)
     }
-    counter.count += window.increment
+    counter.count = Math.max(0, counter.count + window.increment)
     return { ...counter }
   }
+
+  async useOnce (key: string, use: OnceUse): Promise<boolean> {
+    checkOnceUse(key, use)
+    const until = this.#used.get(key)
+    if (until !== undefined && use.now < until) return false
+    // Re-inserting keeps the Map roughly in expiry order for the sweep.
+    this.#used.delete(key)
+    this.#used.set(key, use.expiresAt)
+    return true
+  }
+
+  /** Drops every record with `expiresAt <= now`, whatever the retention: a full scan. */
 
   async deleteExpired (now: number): Promise<number> {
     let deleted = 0
@@ -170,6 +186,10 @@ export class MemoryStore implements DeviceGrantStore {
     for (const [id, c] of this.#counters) {
       if (c.resetAt > now) break
       this.#counters.delete(id)
+    }
+    for (const [key, until] of this.#used) {
+      if (until > now) break
+      this.#used.delete(key)
     }
     let deleted = 0
     for (const [hash, r] of this.#byHash) {

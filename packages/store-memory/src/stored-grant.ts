@@ -23,6 +23,7 @@ export class StoredGrant {
   decidedAt: number
   readonly ip: string | undefined
   readonly userAgent: string | undefined
+  readonly dpopJkt: string | undefined
 
   constructor (g: DeviceGrantRecord) {
     this.deviceCodeHash = g.deviceCodeHash
@@ -39,6 +40,7 @@ export class StoredGrant {
     this.decidedAt = g.decidedAt ?? NaN
     this.ip = g.ip
     this.userAgent = g.userAgent
+    this.dpopJkt = g.dpopJkt
   }
 
   /** A fresh `DeviceGrantRecord`: unset fields are absent, as the store contract asks. */
@@ -59,6 +61,7 @@ export class StoredGrant {
     if (!Number.isNaN(this.decidedAt)) r.decidedAt = this.decidedAt
     if (this.ip !== undefined) r.ip = this.ip
     if (this.userAgent !== undefined) r.userAgent = this.userAgent
+    if (this.dpopJkt !== undefined) r.dpopJkt = this.dpopJkt
     return r
   }
 }

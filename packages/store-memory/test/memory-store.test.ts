@@ -48,17 +48,17 @@ t.test('memoryStore() makes a MemoryStore with the options given', async (t) => 
 
 t.test('the constructor rejects invalid options', async (t) => {
   const invalid: Array<[ConstructorParameters<typeof MemoryStore>[0], RegExp]> = [
-    [{ retention: -1 }, /^retention must be a number of seconds >= 0$/],
-    [{ retention: Number.NaN }, /^retention/],
-    [{ retention: Number.POSITIVE_INFINITY }, /^retention/],
-    [{ retention: '600' as unknown as number }, /^retention/],
-    [{ sweepInterval: -1 }, /^sweepInterval must be a number of seconds >= 0$/],
-    [{ sweepInterval: Number.NaN }, /^sweepInterval/],
-    [{ sweepInterval: Number.POSITIVE_INFINITY }, /^sweepInterval/],
-    [{ sweepBatch: 0 }, /^sweepBatch must be a positive integer$/],
-    [{ sweepBatch: -5 }, /^sweepBatch/],
-    [{ sweepBatch: 1.5 }, /^sweepBatch/],
-    [{ sweepBatch: Number.NaN }, /^sweepBatch/]
+    [{ retention: -1 }, /^@device-grant\/store-memory: retention must be a number of seconds >= 0$/],
+    [{ retention: Number.NaN }, /: retention /],
+    [{ retention: Number.POSITIVE_INFINITY }, /: retention /],
+    [{ retention: '600' as unknown as number }, /: retention /],
+    [{ sweepInterval: -1 }, /^@device-grant\/store-memory: sweepInterval must be a number of seconds >= 0$/],
+    [{ sweepInterval: Number.NaN }, /: sweepInterval /],
+    [{ sweepInterval: Number.POSITIVE_INFINITY }, /: sweepInterval /],
+    [{ sweepBatch: 0 }, /^@device-grant\/store-memory: sweepBatch must be a positive integer$/],
+    [{ sweepBatch: -5 }, /: sweepBatch /],
+    [{ sweepBatch: 1.5 }, /: sweepBatch /],
+    [{ sweepBatch: Number.NaN }, /: sweepBatch /]
   ]
   for (const [options, message] of invalid) {
     t.throws(() => new MemoryStore(options), { name: 'TypeError', message }, JSON.stringify(options))
