@@ -1,10 +1,11 @@
-import type { DeviceGrantRecord, GrantStatus } from '@device-grant/core'
+import { POLLED_FIELDS } from '@device-grant/core'
+import type { DeviceGrantRecord, GrantStatus, PolledGrant } from '@device-grant/core'
 
 type Hash = Record<string, string | undefined>
 
 const TEXT_FIELDS = ['deviceCodeHash', 'userCode', 'clientId', 'scope', 'status'] as const
 const NUMBER_FIELDS = ['createdAt', 'expiresAt', 'interval'] as const
-const OPTIONAL_TEXT_FIELDS = ['subject', 'grantedScope', 'ip', 'userAgent'] as const
+const OPTIONAL_TEXT_FIELDS = ['subject', 'grantedScope', 'ip', 'userAgent', 'dpopJkt'] as const
 const OPTIONAL_NUMBER_FIELDS = ['lastPolledAt', 'decidedAt'] as const
 
 /**
@@ -57,4 +58,31 @@ export function decodeRecord (h: Hash): DeviceGrantRecord | undefined {
     if (v !== undefined) r[f] = Number(v)
   }
   return r
+}
+
+type PolledField = typeof POLLED_FIELDS[number]
+
+/** Which polled fields are numbers: a new polled field does not compile until it is listed here. */
+const POLLED_NUMBER: Record<PolledField, boolean> = {
+  clientId: false,
+  status: false,
+  expiresAt: true,
+  interval: true,
+  lastPolledAt: true
+}
+const POLLED_IS_NUMBER = POLLED_FIELDS.map(f => POLLED_NUMBER[f])
+
+/**
+ * The grant in the RECORD_POLL script's reply (`[slowDown, ...POLLED_FIELDS]`, an unset field
+ * as null, hence absent here).
+ */
+export function decodePolled (reply: unknown[]): PolledGrant {
+  const grant: Partial<Record<PolledField, string | number>> = {}
+  for (let i = 0; i < POLLED_FIELDS.length; i++) {
+    const value = reply[i + 1]
+    if (value === null || value === undefined) continue
+    grant[POLLED_FIELDS[i]!] = POLLED_IS_NUMBER[i] === true ? Number(value) : String(value)
+  }
+  // The script answers only for a record, and save writes every required field at once.
+  return grant as PolledGrant
 }

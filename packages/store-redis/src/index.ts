@@ -1,2 +1,2 @@
 export { RedisStore, redisStore } from './redis-store.js'
-export type { RedisStoreOptions } from './redis-store.js'
+export type { RedisStoreOptions } from './options.js'

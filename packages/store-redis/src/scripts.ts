@@ -1,3 +1,5 @@
+import { POLLED_FIELDS } from '@device-grant/core'
+
 /**
  * The Lua scripts behind every conditional write. Each one touches exactly ONE key (KEYS[1]),
  * so it is single-slot on Redis Cluster by construction, and runs atomically: Redis executes
@@ -57,33 +59,36 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1
 `
 
+/** The fields a poll reads, as a Lua list of string literals. */
+const polledFields = POLLED_FIELDS.map(f => `'${f}'`).join(', ')
+
 /**
- * The poll's bookkeeping. Reads only the fields the poll rules and the caller need, and
- * answers with them as this poll left them: on every poll of every device, a short reply is
- * cheaper for Redis to build and for the client to decode than the whole hash.
+ * The poll's bookkeeping. Reads only the fields the poll rules and the caller need
+ * (`POLLED_FIELDS`, each into a local of the same name), and answers with them as this poll
+ * left them: on every poll of every device, a short reply is cheaper for Redis to build and for
+ * the client to decode than the whole hash.
  *
  * KEYS[1] record key. ARGV[1] clientId, ARGV[2] now, ARGV[3] leewayMs, ARGV[4] slowDownStep.
- * Returns nil when there is no record, else `{slowDown (0|1), status, expiresAt, interval,
- * clientId, lastPolledAt}` (`lastPolledAt` nil before the first poll on time).
+ * Returns nil when there is no record, else `{slowDown (0|1), ...POLLED_FIELDS}`, an unset
+ * field as nil (`false` in Lua: a nil would end the list there).
  */
 export const RECORD_POLL = `
-local v = redis.call('HMGET', KEYS[1], 'status', 'expiresAt', 'interval', 'clientId', 'lastPolledAt')
-local status, expiresAt, interval, clientId, last = v[1], v[2], v[3], v[4], v[5]
+local ${POLLED_FIELDS.join(', ')} = unpack(redis.call('HMGET', KEYS[1], ${polledFields}))
 if not status then return nil end
 local now = tonumber(ARGV[2])
 local slowDown = 0
 if status == 'pending' and now < tonumber(expiresAt) and clientId == ARGV[1] then
   local i = tonumber(interval)
-  if last and now - tonumber(last) < i * 1000 - tonumber(ARGV[3]) then
+  if lastPolledAt and now - tonumber(lastPolledAt) < i * 1000 - tonumber(ARGV[3]) then
     interval = string.format('%.17g', i + tonumber(ARGV[4]))
     redis.call('HSET', KEYS[1], 'interval', interval)
     slowDown = 1
   else
     redis.call('HSET', KEYS[1], 'lastPolledAt', ARGV[2])
-    last = ARGV[2]
+    lastPolledAt = ARGV[2]
   end
 end
-return {slowDown, status, expiresAt, interval, clientId, last}
+return {slowDown, ${POLLED_FIELDS.map(f => `${f} or false`).join(', ')}}
 `
 
 /**
@@ -129,14 +134,37 @@ return r
 
 /**
  * One hit on a fixed-window counter. The key names its window, so a new window starts from
- * zero on its own and the TTL only bounds memory. A read (increment 0) creates nothing.
+ * zero on its own and the TTL only bounds memory. A read (increment 0) creates nothing, nor
+ * does a refund (a negative increment) of a counter that is already 0: the count never goes
+ * below 0, and a refund keeps the key's TTL.
  *
- * KEYS[1] counter key of this window. ARGV[1] increment, ARGV[2] absolute PEXPIREAT.
+ * KEYS[1] counter key of this window. ARGV[1] increment (an integer), ARGV[2] absolute PEXPIREAT.
  * Returns the count in the window, this hit included.
  */
 export const HIT = `
-if ARGV[1] == '0' then return tonumber(redis.call('GET', KEYS[1]) or '0') end
-local count = redis.call('INCRBY', KEYS[1], ARGV[1])
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+local increment = tonumber(ARGV[1])
+if increment > 0 then
+  local count = redis.call('INCRBY', KEYS[1], ARGV[1])
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+  return count
+end
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if increment == 0 or count == 0 then return count end
+count = math.max(0, count + increment)
+redis.call('SET', KEYS[1], string.format('%d', count), 'KEEPTTL')
 return count
+`
+
+/**
+ * The replay check. The value is the `expiresAt` of the use that holds the key, so liveness is
+ * judged by the caller's `now`, not Redis's clock; the TTL only bounds memory.
+ *
+ * KEYS[1] the used key. ARGV[1] now, ARGV[2] expiresAt, ARGV[3] absolute PXAT.
+ * Returns 1 when this call used the key, 0 when a live use holds it.
+ */
+export const USE_ONCE = `
+local heldUntil = tonumber(redis.call('GET', KEYS[1]))
+if heldUntil and tonumber(ARGV[1]) < heldUntil then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+return 1
 `

@@ -46,6 +46,46 @@ t.test('parallel hits through many connections all count', async t => {
 
 t.test('bad windows and increments are refused', async t => {
   await t.rejects(store.hit('k', { windowMs: 0, now: 1, increment: 1 }), TypeError)
-  await t.rejects(store.hit('k', { windowMs: WINDOW, now: 1, increment: -1 }), TypeError)
+  await t.rejects(store.hit('k', { windowMs: 1.5, now: 1, increment: 1 }), TypeError)
+  await t.rejects(store.hit('k', { windowMs: WINDOW, now: Number.NaN, increment: 1 }), TypeError)
   await t.rejects(store.hit('k', { windowMs: WINDOW, now: 1, increment: 0.5 }), TypeError)
+  await t.rejects(store.hit('', { windowMs: WINDOW, now: 1, increment: 1 }), TypeError)
+})
+
+t.test('a refund gives back what was counted', async t => {
+  const now = windowStart + 30
+  await store.hit('refund', { windowMs: WINDOW, now, increment: 3 })
+  t.strictSame(await store.hit('refund', { windowMs: WINDOW, now, increment: -2 }), { count: 1, resetAt: windowStart + WINDOW })
+  t.equal((await store.hit('refund', { windowMs: WINDOW, now, increment: 0 })).count, 1, 'the refund was stored')
+  t.equal((await store.hit('refund', { windowMs: WINDOW, now, increment: 1 })).count, 2, 'counting goes on from there')
+})
+
+t.test('a refund never takes the count below 0', async t => {
+  const now = windowStart + 40
+  await store.hit('floor', { windowMs: WINDOW, now, increment: 2 })
+  t.equal((await store.hit('floor', { windowMs: WINDOW, now, increment: -5 })).count, 0)
+  t.equal((await store.hit('floor', { windowMs: WINDOW, now, increment: 1 })).count, 1, 'the next hit counts from 0, not from -3')
+})
+
+t.test('a refund of a counter never hit creates nothing', async t => {
+  const now = windowStart + 50
+  t.strictSame(await store.hit('never', { windowMs: WINDOW, now, increment: -1 }), { count: 0, resetAt: windowStart + WINDOW })
+  t.equal((await scanKeys(client, `${keyPrefix}c:{${WINDOW}:never}:*`)).length, 0)
+})
+
+t.test('a refund keeps the counter\'s expiry', async t => {
+  const now = windowStart + 60
+  await store.hit('ttl', { windowMs: WINDOW, now, increment: 2 })
+  await store.hit('ttl', { windowMs: WINDOW, now, increment: -1 })
+  const [key] = await scanKeys(client, `${keyPrefix}c:{${WINDOW}:ttl}:*`)
+  t.equal(await client.call('PEXPIRETIME', key!), windowStart + WINDOW + 60_000)
+})
+
+t.test('parallel hits and refunds through many connections settle on their sum, never below 0', async t => {
+  const now = windowStart + 70
+  await Promise.all(stores.map(async s => await s.hit('mixed', { windowMs: WINDOW, now, increment: 2 })))
+  await Promise.all(stores.map(async s => await s.hit('mixed', { windowMs: WINDOW, now, increment: -1 })))
+  t.equal((await store.hit('mixed', { windowMs: WINDOW, now, increment: 0 })).count, stores.length)
+  await Promise.all(stores.map(async s => await s.hit('mixed', { windowMs: WINDOW, now, increment: -3 })))
+  t.equal((await store.hit('mixed', { windowMs: WINDOW, now, increment: 0 })).count, 0)
 })
