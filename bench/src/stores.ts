@@ -23,12 +23,16 @@ export async function openStore (kind: 'memory' | 'redis' | 'prisma', env: Serve
   if (kind === 'redis') {
     if (env.redisUrl === undefined) throw new Error('BENCH_REDIS_URL is required for the redis target')
     const { Redis } = await import('ioredis')
-    const { RedisStore } = await import('@device-grant/store-redis')
+    // A/B work: another build of the store (BENCH_REDIS_STORE, a path to its index.js), and
+    // ioredis's auto-pipelining in place of the store's own write coalescing.
+    const { RedisStore } = await import(process.env.BENCH_REDIS_STORE ?? '@device-grant/store-redis') as typeof import('@device-grant/store-redis')
+    const autoPipelining = process.env.BENCH_REDIS_AUTOPIPELINING === '1'
     const redis = new Redis(env.redisUrl, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       commandTimeout: 1000,
-      lazyConnect: true
+      lazyConnect: true,
+      enableAutoPipelining: autoPipelining
     })
     await redis.connect()
     // Every command ioredis sends goes through sendCommand (scripts included, and the EVAL
@@ -40,7 +44,7 @@ export async function openStore (kind: 'memory' | 'redis' | 'prisma', env: Serve
       commands++
       return send(...args)
     }) as typeof redis.sendCommand
-    const store = new RedisStore({ client: redis, keyPrefix: env.redisPrefix ?? 'bench:' })
+    const store = new RedisStore({ client: redis, keyPrefix: env.redisPrefix ?? 'bench:', coalesceWrites: !autoPipelining })
     return { store, redis: () => commands, close: async () => { await redis.quit() } }
   }
   if (env.databaseUrl === undefined || env.pgSchema === undefined) throw new Error('BENCH_DATABASE_URL and BENCH_PG_SCHEMA are required for the prisma target')

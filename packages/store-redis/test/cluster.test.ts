@@ -72,6 +72,14 @@ t.test('counters work through the cluster', async t => {
   t.equal(Math.max(...hits.map(h => h.count)), 5)
 })
 
+t.test('refunds and replay checks work through the cluster', async t => {
+  const now = Date.now()
+  await store.hit('refund', { windowMs: 60_000, now, increment: 2 })
+  t.equal((await store.hit('refund', { windowMs: 60_000, now, increment: -5 })).count, 0)
+  const uses = await Promise.all(Array.from({ length: 50 }, async (_, i) => await store.useOnce(`jti:${i % 5}`, { now, expiresAt: now + 60_000 })))
+  t.equal(uses.filter(won => won).length, 5, 'one winner per key, keys on several nodes')
+})
+
 t.test('parallel claims through the cluster: one winner', async t => {
   const g = makeGrant()
   await store.save(g)

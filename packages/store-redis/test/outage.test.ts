@@ -37,7 +37,8 @@ function everyOperation (store: RedisStore) {
     approve: () => store.approve(h, { subject: 'alice', now }),
     deny: () => store.deny(h, { subject: 'alice', now }),
     claim: () => store.claim(h, now),
-    hit: () => store.hit('ip:1', { windowMs: 60_000, now, increment: 1 })
+    hit: () => store.hit('ip:1', { windowMs: 60_000, now, increment: 1 }),
+    useOnce: () => store.useOnce(`jti:${h}`, { now, expiresAt: now + 60_000 })
   }
 }
 

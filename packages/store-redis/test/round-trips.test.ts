@@ -90,6 +90,9 @@ t.test('one round trip per operation (two for save and findByUserCode)', async t
   await store.save(d)
   t.equal((await commandsOf(() => store.deny(d.deviceCodeHash, { subject: 'bob', now }))).length, 1, 'deny')
   t.equal((await commandsOf(() => store.hit('ip:1', { windowMs: 60_000, now, increment: 1 }))).length, 1, 'hit')
+  t.equal((await commandsOf(() => store.hit('ip:1', { windowMs: 60_000, now, increment: -1 }))).length, 1, 'hit, refund')
+  t.equal((await commandsOf(() => store.useOnce('jti:1', { now, expiresAt: now + 60_000 }))).length, 1, 'useOnce')
+  t.equal((await commandsOf(() => store.useOnce('jti:1', { now, expiresAt: now + 60_000 }))).length, 1, 'useOnce, replayed')
 })
 
 t.test('a save that loses on the user code stops after one round trip', async t => {

@@ -22,6 +22,9 @@ t.test('options', async t => {
   t.throws(() => new RedisStore({ client, retention: Number.NaN }), /retention/)
   t.throws(() => new RedisStore({ client, operationTimeout: 0 }), /operationTimeout/)
   t.throws(() => new RedisStore({ client, coalesceWrites: 'yes' as never }), /coalesceWrites/)
+  for (const bad of [{ client: {} as never }, { client, keyPrefix: '{' }, { client, retention: -1 }, { client, operationTimeout: -1 }]) {
+    t.throws(() => new RedisStore(bad), { name: 'TypeError', message: /^@device-grant\/store-redis: / }, 'errors name the package')
+  }
   const defaults = new RedisStore({ client })
   t.equal(defaults.keyPrefix, 'device-grant:')
   t.equal(defaults.grantKey('abc'), 'device-grant:g:{abc}')
@@ -45,6 +48,7 @@ t.test('save and both lookups round-trip every field exactly', async t => {
     decidedAt: 1_700_000_000_123,
     ip: '2001:db8::1',
     userAgent: 'x'.repeat(4096) + 'é',
+    dpopJkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I',
     interval: 7.5
   })
   t.equal(await store.save(full), true)
@@ -55,10 +59,17 @@ t.test('save and both lookups round-trip every field exactly', async t => {
   t.equal(await store.save(bare), true)
   const found = await store.findByDeviceCodeHash(bare.deviceCodeHash)
   t.strictSame(found, bare, 'no optional field appears when unset')
-  for (const f of ['lastPolledAt', 'subject', 'grantedScope', 'decidedAt', 'ip', 'userAgent']) t.notOk(f in found!, `${f} absent`)
+  for (const f of ['lastPolledAt', 'subject', 'grantedScope', 'decidedAt', 'ip', 'userAgent', 'dpopJkt']) t.notOk(f in found!, `${f} absent`)
 
   t.equal(await store.findByDeviceCodeHash('nope'), undefined)
   t.equal(await store.findByUserCode('NOPE'), undefined)
+})
+
+t.test('claim hands the winner the dpopJkt the grant was bound to', async t => {
+  const g = makeGrant({ dpopJkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' })
+  await store.save(g)
+  await store.approve(g.deviceCodeHash, { subject: 'alice', now: g.createdAt + 1 })
+  t.equal((await store.claim(g.deviceCodeHash, g.createdAt + 2))?.dpopJkt, g.dpopJkt)
 })
 
 t.test('numbers are stored as decimal strings, optional fields absent', async t => {
