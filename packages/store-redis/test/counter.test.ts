@@ -1,18 +1,11 @@
 import t from 'tap'
-import type { Redis } from 'ioredis'
-import { RedisStore } from '../src/index.js'
-import { connect, deleteKeys, quit, scanKeys, uniquePrefix } from './helpers.js'
+import type { RedisStore } from '../src/index.js'
+import { scanKeys, storesOnOwnClients } from './helpers.js'
 
-const keyPrefix = uniquePrefix('counter')
-const clients: Redis[] = Array.from({ length: 20 }, () => connect())
-const stores = clients.map(client => new RedisStore({ client, keyPrefix }))
+const { keyPrefix, clients, stores, close } = storesOnOwnClients('counter', 20)
 const [store] = stores as [RedisStore]
 const client = clients[0]!
-
-t.teardown(async () => {
-  await deleteKeys(client, keyPrefix)
-  await Promise.all(clients.map(quit))
-})
+t.teardown(close)
 
 const WINDOW = 600_000
 /** The start of the current window, on the wall clock (keys get a real TTL from it). */

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Redis, type Cluster, type RedisOptions } from 'ioredis'
 import type { DeviceGrantRecord } from '@device-grant/core'
+import { RedisStore } from '../src/index.js'
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -57,6 +58,21 @@ export async function deleteKeys (client: Redis, prefix: string): Promise<number
   let deleted = 0
   for (let i = 0; i < keys.length; i += 500) deleted += await client.del(...keys.slice(i, i + 500))
   return deleted
+}
+
+/**
+ * `count` stores under one fresh prefix, each on a client of its own like separate processes,
+ * so concurrent calls really race inside Redis. `close()` deletes the keys and quits the clients.
+ */
+export function storesOnOwnClients (label: string, count: number): { keyPrefix: string, clients: Redis[], stores: RedisStore[], close: () => Promise<void> } {
+  const keyPrefix = uniquePrefix(label)
+  const clients = Array.from({ length: count }, () => connect())
+  const stores = clients.map(client => new RedisStore({ client, keyPrefix }))
+  const close = async () => {
+    await deleteKeys(clients[0]!, keyPrefix)
+    await Promise.all(clients.map(quit))
+  }
+  return { keyPrefix, clients, stores, close }
 }
 
 export function hashOf (text: string): string {

@@ -1,19 +1,11 @@
 import t from 'tap'
-import type { Redis } from 'ioredis'
-import { RedisStore } from '../src/index.js'
-import { connect, deleteKeys, quit, uniquePrefix } from './helpers.js'
+import type { RedisStore } from '../src/index.js'
+import { storesOnOwnClients } from './helpers.js'
 
-const keyPrefix = uniquePrefix('once')
-// A client per store, like separate processes: concurrent calls really race inside Redis.
-const clients: Redis[] = Array.from({ length: 20 }, () => connect())
-const stores = clients.map(client => new RedisStore({ client, keyPrefix }))
+const { clients, stores, close } = storesOnOwnClients('once', 20)
 const [store] = stores as [RedisStore]
 const client = clients[0]!
-
-t.teardown(async () => {
-  await deleteKeys(client, keyPrefix)
-  await Promise.all(clients.map(quit))
-})
+t.teardown(close)
 
 const now = Date.now()
 

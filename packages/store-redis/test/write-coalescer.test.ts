@@ -1,11 +1,11 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createServer, connect, type Socket } from 'node:net'
 import { setImmediate as realSetImmediate } from 'node:timers'
 import { once } from 'node:events'
 import { WriteCoalescer } from '../src/write-coalescer.js'
 
 /** A real TCP connection, and every chunk the other end received on it. */
-async function pair (t: typeof import('tap').default): Promise<{ socket: Socket, chunks: string[] }> {
+async function pair (t: Pick<Test, 'teardown'>): Promise<{ socket: Socket, chunks: string[] }> {
   const chunks: string[] = []
   const server = createServer(conn => { conn.on('data', (chunk: Buffer) => chunks.push(chunk.toString())) })
   server.listen(0, '127.0.0.1')
