@@ -1,5 +1,4 @@
-import { POLLED_FIELDS } from '@device-grant/core'
-import type { DeviceGrantRecord, GrantStatus, PolledGrant } from '@device-grant/core'
+import { POLLED_FIELDS, type DeviceGrantRecord, type GrantStatus, type PolledGrant } from '@device-grant/core'
 
 type Hash = Record<string, string | undefined>
 
@@ -62,27 +61,22 @@ export function decodeRecord (h: Hash): DeviceGrantRecord | undefined {
 
 type PolledField = typeof POLLED_FIELDS[number]
 
-/** Which polled fields are numbers: a new polled field does not compile until it is listed here. */
-const POLLED_NUMBER: Record<PolledField, boolean> = {
-  clientId: false,
-  status: false,
-  expiresAt: true,
-  interval: true,
-  lastPolledAt: true
-}
-const POLLED_IS_NUMBER = POLLED_FIELDS.map(f => POLLED_NUMBER[f])
+/** Where each polled field sits in the RECORD_POLL script's reply (`[slowDown, ...POLLED_FIELDS]`). */
+const AT = Object.fromEntries(POLLED_FIELDS.map((f, i) => [f, i + 1])) as Record<PolledField, number>
 
 /**
- * The grant in the RECORD_POLL script's reply (`[slowDown, ...POLLED_FIELDS]`, an unset field
- * as null, hence absent here).
+ * The grant in the RECORD_POLL script's reply; `lastPolledAt` is null before the first poll on
+ * time. One object literal, the same shape on every poll.
  */
 export function decodePolled (reply: unknown[]): PolledGrant {
-  const grant: Partial<Record<PolledField, string | number>> = {}
-  for (let i = 0; i < POLLED_FIELDS.length; i++) {
-    const value = reply[i + 1]
-    if (value === null || value === undefined) continue
-    grant[POLLED_FIELDS[i]!] = POLLED_IS_NUMBER[i] === true ? Number(value) : String(value)
-  }
   // The script answers only for a record, and save writes every required field at once.
-  return grant as PolledGrant
+  const grant: PolledGrant = {
+    clientId: String(reply[AT.clientId]),
+    status: reply[AT.status] as GrantStatus,
+    expiresAt: Number(reply[AT.expiresAt]),
+    interval: Number(reply[AT.interval])
+  }
+  const lastPolledAt = reply[AT.lastPolledAt]
+  if (lastPolledAt !== null && lastPolledAt !== undefined) grant.lastPolledAt = Number(lastPolledAt)
+  return grant
 }
