@@ -39,7 +39,7 @@ function absoluteMs (ms: number): string {
  * is a Lua script that checks and writes atomically. See the README for the key layout.
  */
 export class RedisStore implements DeviceGrantStore {
-  readonly capabilities: StoreCapabilities = { sharedAcrossProcesses: true, supportsCluster: true }
+  readonly capabilities: StoreCapabilities = { sharedAcrossProcesses: true }
   readonly keyPrefix: string
   readonly #client: Redis | Cluster
   readonly #retentionMs: number

@@ -29,7 +29,7 @@ t.test('options', async t => {
   t.equal(defaults.keyPrefix, 'device-grant:')
   t.equal(defaults.grantKey('abc'), 'device-grant:g:{abc}')
   t.equal(defaults.userCodeKey('WDJBMJHT'), 'device-grant:u:{WDJBMJHT}')
-  t.same(defaults.capabilities, { sharedAcrossProcesses: true, supportsCluster: true })
+  t.same(defaults.capabilities, { sharedAcrossProcesses: true })
 })
 
 t.test('a second store on the same client reuses the script definitions', async t => {
