@@ -3,6 +3,6 @@ import neostandard from 'neostandard'
 export default [
   ...neostandard({
     ts: true,
-    ignores: ['**/dist/**', '**/.tap/**', '**/node_modules/**', '**/generated/**']
+    ignores: ['**/dist/**', '**/.tap/**', '**/tap-snapshots/**', '**/node_modules/**', '**/generated/**']
   })
 ]

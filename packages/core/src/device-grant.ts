@@ -62,7 +62,7 @@ function seconds (name: string, value: number | undefined, fallback: number, min
 export function createDeviceGrant (options: DeviceGrantOptions): DeviceGrant {
   if (options === null || typeof options !== 'object') throw new TypeError('options are required')
   const { store } = options
-  for (const m of ['save', 'findByDeviceCodeHash', 'findByUserCode', 'recordPoll', 'bindSubject', 'approve', 'deny', 'claim'] as const) {
+  for (const m of ['save', 'findByUserCode', 'recordPoll', 'bindSubject', 'approve', 'deny', 'claim'] as const) {
     if (store === null || typeof store !== 'object' || typeof store[m] !== 'function') {
       throw new TypeError(`store must implement ${m}() (see DeviceGrantStore in @device-grant/core)`)
     }

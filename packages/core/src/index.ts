@@ -6,9 +6,7 @@ export type { DecisionFailure, DecisionResult, GrantState, GrantView } from './d
 export type { IssueToken, IssueTokenInput, TokenResponse } from './context.js'
 export {
   authenticateClient,
-  clientAllowsDeviceGrant,
   parseBasicAuthorization,
-  secretsEqual,
   toClientLookup
 } from './client.js'
 export type {
@@ -24,8 +22,7 @@ export type { OAuthErrorBody, OAuthErrorCode, OAuthErrorOptions } from './errors
 export { BASE20_CHARSET, DIGITS_CHARSET, UserCodeFormat } from './user-code.js'
 export type { UserCodeOptions } from './user-code.js'
 export { generateDeviceCode, hashDeviceCode } from './device-code.js'
-export { formatScope, parseScope, sameScope } from './scope.js'
-export { systemClock } from './clock.js'
+export { formatScope, parseScope } from './scope.js'
 export type { Clock } from './clock.js'
 export type { DeviceGrantEvent, EventListener } from './events.js'
 export {
@@ -40,16 +37,15 @@ export type {
   CounterHit,
   CounterWindow,
   Decision,
-  DeviceCredentialStore,
   DeviceGrantRecord,
   DeviceGrantStore,
   GrantStatus,
   OnceUse,
+  PollBookkeeping,
   PolledGrant,
   PollInput,
   PollResult,
-  StoreCapabilities,
-  UserGrantStore
+  StoreCapabilities
 } from './store.js'
 export {
   DEFAULT_RETENTION_SECONDS,

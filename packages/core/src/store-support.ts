@@ -1,12 +1,15 @@
-import type { CounterWindow, OnceUse, PolledGrant } from './store.js'
+import type { CounterWindow, DeviceGrantRecord, OnceUse } from './store.js'
 
 /**
  * Facts and argument checks every store shares, so each store states them once, the same way.
  * For store authors; the plugin and core never need them.
  */
 
-/** The fields `recordPoll` reports (`PolledGrant`), in one place for every store and the suite. */
-export const POLLED_FIELDS = ['clientId', 'status', 'expiresAt', 'interval', 'lastPolledAt'] as const satisfies ReadonlyArray<keyof PolledGrant>
+/**
+ * The fields `recordPoll` reports, in one place for the `PolledGrant` type, every store and
+ * the suite.
+ */
+export const POLLED_FIELDS = ['clientId', 'status', 'expiresAt', 'interval', 'lastPolledAt'] as const satisfies ReadonlyArray<keyof DeviceGrantRecord>
 
 /** Default seconds a store keeps a record after it expires (late polls hear `expired_token`). */
 export const DEFAULT_RETENTION_SECONDS = 600

@@ -1,7 +1,6 @@
 /**
- * The storage contract. A store implements `DeviceCredentialStore` (the device side: save,
- * look up, record polls) and `UserGrantStore` (the user's decision and the one-time claim).
- * One object usually implements both: `DeviceGrantStore`.
+ * The storage contract: `DeviceGrantStore`, seven required methods (save, find by user code,
+ * record a poll, bind, approve, deny, claim) and a few optional ones a store may offer.
  *
  * Rules every store keeps (the conformance suite in `@device-grant/store-test-suite` checks them):
  * - Every time is milliseconds since the epoch, passed in by the caller: a store never reads
@@ -15,6 +14,8 @@
  * - Returned records are copies: mutating one changes nothing stored.
  * - When the backend cannot answer, throw `StoreUnavailableError` (fail fast, never hang).
  */
+
+import type { POLLED_FIELDS } from './store-support.js'
 
 export type GrantStatus = 'pending' | 'approved' | 'denied' | 'consumed'
 
@@ -49,7 +50,8 @@ export interface DeviceGrantRecord {
   dpopJkt?: string
 }
 
-export interface PollInput {
+/** One poll's bookkeeping, as `recordPoll` receives it. */
+export interface PollBookkeeping {
   /** The client that is polling: bookkeeping happens only for the grant's own client. */
   clientId: string
   now: number
@@ -64,7 +66,7 @@ export interface PollInput {
  * A store may return the whole record; returning only these keeps the hot path's reply small
  * (a networked store decodes five values instead of a dozen on every poll of every device).
  */
-export type PolledGrant = Pick<DeviceGrantRecord, 'clientId' | 'status' | 'expiresAt' | 'interval' | 'lastPolledAt'>
+export type PolledGrant = Pick<DeviceGrantRecord, typeof POLLED_FIELDS[number]>
 
 export interface PollResult {
   /** The grant's state after this poll's bookkeeping. */
@@ -73,15 +75,45 @@ export interface PollResult {
   slowDown: boolean
 }
 
-export interface DeviceCredentialStore {
+/**
+ * @deprecated The name of `PollBookkeeping` before the token endpoint's own `PollInput`
+ * (exported as `TokenPollInput`) made it ambiguous.
+ */
+export type PollInput = PollBookkeeping
+
+export interface Decision {
+  subject: string
+  now: number
+}
+
+export interface Approval extends Decision {
+  /** Scope the user granted, when narrower than what was asked. */
+  grantedScope?: string
+}
+
+/**
+ * What a store declares about itself beyond its methods. The optional methods (`hit`,
+ * `useOnce`, `deleteExpired`, `findByDeviceCodeHash`) declare themselves by being present; this
+ * holds what no method can say. The conformance suite reads both to decide which cases apply.
+ */
+export interface StoreCapabilities {
+  /**
+   * Every store opened on the same backend sees one state, so each process of an app may hold
+   * its own store (Redis, SQL). The plugin then needs a shared CSRF secret, and the suite runs
+   * its cases across several stores from the factory.
+   */
+  sharedAcrossProcesses?: boolean
+}
+
+export interface DeviceGrantStore {
+  readonly capabilities?: StoreCapabilities
+
   /**
    * Saves a new pending grant. Resolves `false`, writing nothing, when a *live* record already
    * holds the same `userCode` (the caller retries with a fresh code). An expired record with
    * that user code does not block the save.
    */
   save(grant: DeviceGrantRecord): Promise<boolean>
-
-  findByDeviceCodeHash(deviceCodeHash: string): Promise<DeviceGrantRecord | undefined>
 
   /** `userCode` is already normalized. */
   findByUserCode(userCode: string): Promise<DeviceGrantRecord | undefined>
@@ -95,20 +127,8 @@ export interface DeviceCredentialStore {
    * In every other case nothing is written and `slowDown` is false.
    * This is the whole poll in one round trip: keep it to one.
    */
-  recordPoll(deviceCodeHash: string, poll: PollInput): Promise<PollResult | undefined>
-}
+  recordPoll(deviceCodeHash: string, poll: PollBookkeeping): Promise<PollResult | undefined>
 
-export interface Decision {
-  subject: string
-  now: number
-}
-
-export interface Approval extends Decision {
-  /** Scope the user granted, when narrower than what was asked. */
-  grantedScope?: string
-}
-
-export interface UserGrantStore {
   /**
    * Binds a live pending grant to the first user who opens it. Resolves true when the grant
    * is now bound to `subject` (just now, or already); false when it is bound to someone else,
@@ -131,13 +151,40 @@ export interface UserGrantStore {
    * every other caller gets undefined. Tokens are minted only by the winner.
    */
   claim(deviceCodeHash: string, now: number): Promise<DeviceGrantRecord | undefined>
-}
 
-export interface StoreCapabilities {
-  /** The store shares state across processes (the suite's multi-process cases apply). */
-  sharedAcrossProcesses?: boolean
-  /** The store runs on a Redis Cluster (keys of one grant share a slot). */
-  supportsCluster?: boolean
+  /**
+   * Optional: the record under a device-code hash. Core never calls it (a poll reads through
+   * `recordPoll`); it is for operators' tools and a store's own tests. When present, the
+   * conformance suite checks it agrees with `findByUserCode`.
+   */
+  findByDeviceCodeHash?(deviceCodeHash: string): Promise<DeviceGrantRecord | undefined>
+
+  /**
+   * Optional: a fixed-window counter, so rate limits hold across every process sharing the
+   * store. Adds `increment` (0 to only read, negative to refund; the count never goes below 0)
+   * to `key`'s count for the window holding `now` (windows start at multiples of `windowMs`)
+   * and resolves the count and the window's end. Counters may be dropped once their window has
+   * ended. One round trip, atomic across processes.
+   */
+  hit?(key: string, window: CounterWindow): Promise<CounterHit>
+
+  /**
+   * Optional: a replay check (DPoP proof `jti`s). Atomically: when `key` has no entry that is
+   * still live (`now < expiresAt` of an earlier use), records it until `use.expiresAt` and
+   * resolves true; otherwise writes nothing and resolves false. Exactly one of any number of
+   * concurrent callers with the same key wins, across every process sharing the store.
+   * Entries may be dropped once expired. One round trip.
+   */
+  useOnce?(key: string, use: OnceUse): Promise<boolean>
+
+  /**
+   * Optional: drops every record with `expiresAt <= now`; resolves how many were dropped. SQL stores
+   * have the app call it from a cron; stores with their own eviction may still offer it.
+   */
+  deleteExpired?(now: number): Promise<number>
+
+  /** Optional: releases timers and connections the store itself opened. */
+  close?(): Promise<void>
 }
 
 /** One `hit()` call's window and amount. */
@@ -164,31 +211,4 @@ export interface CounterHit {
   count: number
   /** When the current window ends (ms since the epoch). */
   resetAt: number
-}
-
-export interface DeviceGrantStore extends DeviceCredentialStore, UserGrantStore {
-  readonly capabilities?: StoreCapabilities
-  /**
-   * Optional: a fixed-window counter, so rate limits hold across every process sharing the
-   * store. Adds `increment` (0 to only read, negative to refund; the count never goes below 0)
-   * to `key`'s count for the window holding `now` (windows start at multiples of `windowMs`)
-   * and resolves the count and the window's end. Counters may be dropped once their window has
-   * ended. One round trip, atomic across processes.
-   */
-  hit?(key: string, window: CounterWindow): Promise<CounterHit>
-  /**
-   * Optional: a replay check (DPoP proof `jti`s). Atomically: when `key` has no entry that is
-   * still live (`now < expiresAt` of an earlier use), records it until `use.expiresAt` and
-   * resolves true; otherwise writes nothing and resolves false. Exactly one of any number of
-   * concurrent callers with the same key wins, across every process sharing the store.
-   * Entries may be dropped once expired. One round trip.
-   */
-  useOnce?(key: string, use: OnceUse): Promise<boolean>
-  /**
-   * Drops every record with `expiresAt <= now`; resolves how many were dropped. SQL stores
-   * have the app call it from a cron; stores with their own eviction may still offer it.
-   */
-  deleteExpired?(now: number): Promise<number>
-  /** Releases timers and connections the store itself opened. */
-  close?(): Promise<void>
 }

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { codeOf } from './codes.js'
-import { authenticateClient, OAuthError, parseBasicAuthorization, secretsEqual, toClientLookup } from '../src/index.js'
+import { authenticateClient, OAuthError, parseBasicAuthorization, toClientLookup } from '../src/index.js'
+import { secretsEqual } from '../src/client.js'
 
 const b64 = (s: string) => Buffer.from(s).toString('base64')
 

@@ -7,9 +7,9 @@ import type {
   Decision,
   DeviceGrantRecord,
   DeviceGrantStore,
-  PolledGrant,
-  PollInput,
   OnceUse,
+  PollBookkeeping,
+  PolledGrant,
   PollResult,
   StoreCapabilities
 } from '@device-grant/core'
@@ -55,7 +55,7 @@ export class MemoryStore implements DeviceGrantStore {
     this.#sweepBatch = sweepBatch
     this.#clock = options.clock ?? Date.now
     if (sweepInterval > 0) {
-      this.#timer = setInterval(() => { this.sweep(this.#clock()) }, sweepInterval * 1000)
+      this.#timer = setInterval(() => { this.#sweep(this.#clock()) }, sweepInterval * 1000)
       this.#timer.unref()
     }
   }
@@ -87,7 +87,7 @@ export class MemoryStore implements DeviceGrantStore {
     return hash === undefined ? undefined : this.#byHash.get(hash)?.toRecord()
   }
 
-  async recordPoll (deviceCodeHash: string, poll: PollInput): Promise<PollResult | undefined> {
+  async recordPoll (deviceCodeHash: string, poll: PollBookkeeping): Promise<PollResult | undefined> {
     const r = this.#byHash.get(deviceCodeHash)
     if (r === undefined) return undefined
     let slowDown = false
@@ -165,7 +165,6 @@ export class MemoryStore implements DeviceGrantStore {
   }
 
   /** Drops every record with `expiresAt <= now`, whatever the retention: a full scan. */
-
   async deleteExpired (now: number): Promise<number> {
     let deleted = 0
     for (const [hash, r] of this.#byHash) {
@@ -178,11 +177,20 @@ export class MemoryStore implements DeviceGrantStore {
   }
 
   /**
-   * The timer's sweep. Records go in roughly in expiry order (one store, one `expiresIn`), so it
-   * walks from the oldest and stops at the first record still kept, or after `sweepBatch`
-   * deletions: its cost is bounded whatever the store's size.
+   * One sweep, as the timer runs it: drops the records expired more than `retention` before
+   * `now` (default: the store's clock), at most `sweepBatch` of them, and the counters and
+   * used keys that have expired. Resolves how many records it dropped.
    */
-  sweep (now: number): number {
+  async sweep (now: number = this.#clock()): Promise<number> {
+    return this.#sweep(now)
+  }
+
+  /**
+   * Records go in roughly in expiry order (one store, one `expiresIn`), so the sweep walks from
+   * the oldest and stops at the first record still kept, or after `sweepBatch` deletions: its
+   * cost is bounded whatever the store's size, and it never holds the event loop for long.
+   */
+  #sweep (now: number): number {
     for (const [id, c] of this.#counters) {
       if (c.resetAt > now) break
       this.#counters.delete(id)

@@ -3,8 +3,8 @@ import type { DeviceGrantRecord, GrantStatus } from '@device-grant/core'
 /**
  * A grant as the memory store holds it. Every field exists from construction, in one order,
  * absent times as `NaN`: all grants share one hidden class whose fields never change kind, so
- * the poll's bookkeeping writes are plain stores. (Copies of the record grew a property on
- * their first poll instead, and the poll path measured slower for it.)
+ * the poll's bookkeeping writes are plain stores rather than a property added to the record on
+ * its first poll (see bench/README.md, "Optimisations so far").
  */
 export class StoredGrant {
   readonly deviceCodeHash: string

@@ -43,7 +43,7 @@ t.test('memoryStore() makes a MemoryStore with the options given', async (t) => 
   const store = memoryStore({ sweepInterval: 0, retention: 0 })
   t.type(store, MemoryStore)
   const [grant] = await saveMany(store, 1, Date.now() + 60_000)
-  t.equal(store.sweep(grant!.expiresAt), 1, 'retention 0 was taken')
+  t.equal(await store.sweep(grant!.expiresAt), 1, 'retention 0 was taken')
 })
 
 t.test('the constructor rejects invalid options', async (t) => {
@@ -101,10 +101,10 @@ t.test('sweep keeps a record until expiresAt + retention', async (t) => {
   const store = noTimer({ retention: RETENTION_S })
   const [grant] = await saveMany(store, 1, Date.now() + 60_000)
   const dropAt = grant!.expiresAt + RETENTION_MS
-  t.equal(store.sweep(grant!.expiresAt), 0, 'kept at expiresAt: a late poll still hears expired_token')
-  t.equal(store.sweep(dropAt - 1), 0, 'kept until the retention ends')
+  t.equal(await store.sweep(grant!.expiresAt), 0, 'kept at expiresAt: a late poll still hears expired_token')
+  t.equal(await store.sweep(dropAt - 1), 0, 'kept until the retention ends')
   t.equal(store.size, 1)
-  t.equal(store.sweep(dropAt), 1, 'dropped once the retention ends')
+  t.equal(await store.sweep(dropAt), 1, 'dropped once the retention ends')
   t.equal(store.size, 0)
   t.equal(await store.findByDeviceCodeHash(grant!.deviceCodeHash), undefined)
 })
@@ -113,7 +113,7 @@ t.test('sweep removes only the records past expiresAt + retention', async (t) =>
   const store = noTimer({ retention: RETENTION_S })
   const grants = await saveMany(store, 4, Date.now() + 60_000)
   // Past the retention of the first two only.
-  t.equal(store.sweep(grants[1]!.expiresAt + RETENTION_MS), 2)
+  t.equal(await store.sweep(grants[1]!.expiresAt + RETENTION_MS), 2)
   for (const [i, grant] of grants.entries()) {
     const found = await store.findByDeviceCodeHash(grant.deviceCodeHash)
     t.equal(found !== undefined, i >= 2, `record ${i}`)
@@ -124,10 +124,10 @@ t.test('sweep stops after sweepBatch deletions', async (t) => {
   const store = noTimer({ retention: 0, sweepBatch: 2 })
   const grants = await saveMany(store, 5, Date.now() + 60_000)
   const now = grants[4]!.expiresAt
-  t.equal(store.sweep(now), 2)
+  t.equal(await store.sweep(now), 2)
   t.equal(store.size, 3)
-  t.equal(store.sweep(now), 2)
-  t.equal(store.sweep(now), 1)
+  t.equal(await store.sweep(now), 2)
+  t.equal(await store.sweep(now), 1)
   t.equal(store.size, 0)
 })
 
@@ -140,7 +140,7 @@ t.test('sweep stops at the first record still kept, oldest first', async (t) => 
   const longLived = makeGrant({ expiresAt: now + 3_600_000 })
   t.equal(await store.save(longLived), true)
   const [shortLived] = await saveMany(store, 1, now + 60_000)
-  t.equal(store.sweep(shortLived!.expiresAt), 0)
+  t.equal(await store.sweep(shortLived!.expiresAt), 0)
   t.equal(store.size, 2)
   t.equal(await store.deleteExpired(shortLived!.expiresAt), 1)
   t.ok(await store.findByDeviceCodeHash(longLived.deviceCodeHash))
@@ -149,7 +149,7 @@ t.test('sweep stops at the first record still kept, oldest first', async (t) => 
 t.test('sweep removes the user code with its record', async (t) => {
   const store = noTimer({ retention: 0 })
   const [grant] = await saveMany(store, 1, Date.now() + 60_000)
-  t.equal(store.sweep(grant!.expiresAt), 1)
+  t.equal(await store.sweep(grant!.expiresAt), 1)
   t.equal(await store.findByUserCode(grant!.userCode), undefined)
   // Even a save dated before the old expiry gets the code: nothing holds it any more.
   t.equal(await store.save(makeGrant({ userCode: grant!.userCode })), true)
@@ -170,10 +170,19 @@ t.test('sweep drops rate-limit counters once their window has ended', async (t) 
   const store = noTimer()
   const window = { windowMs: 60_000, now: Date.now(), increment: 0 }
   const { resetAt } = await store.hit('ip:192.0.2.1', { ...window, increment: 3 })
-  store.sweep(resetAt - 1)
+  await store.sweep(resetAt - 1)
   t.equal((await store.hit('ip:192.0.2.1', window)).count, 3, 'kept while its window runs')
-  store.sweep(resetAt)
+  await store.sweep(resetAt)
   t.equal((await store.hit('ip:192.0.2.1', window)).count, 0, 'dropped at the end of its window')
+})
+
+t.test('sweep() without a time sweeps by the store\'s clock', async (t) => {
+  let now = Date.now()
+  const store = new MemoryStore({ retention: 0, sweepInterval: 0, clock: () => now })
+  const [grant] = await saveMany(store, 1, now + 60_000)
+  t.equal(await store.sweep(), 0, 'kept while the clock says it is live')
+  now = grant!.expiresAt
+  t.equal(await store.sweep(), 1, 'dropped once the clock reached expiresAt')
 })
 
 t.test('the sweep timer sweeps every sweepInterval by the injected clock', async (t) => {
