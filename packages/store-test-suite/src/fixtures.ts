@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto'
 import { BASE20_CHARSET } from '@device-grant/core'
-import type { DeviceGrantRecord, PollInput } from '@device-grant/core'
+import type { DeviceGrantRecord, PollBookkeeping } from '@device-grant/core'
 
 /**
  * How long a grant made by `makeGrant` lives. Stores with a real TTL (Redis) set it from
@@ -19,6 +19,11 @@ export const SLOW_DOWN_STEP = 5
 /** SHA-256 of fresh random bytes, base64url: the shape of a real device-code hash (43 chars). */
 export function randomDeviceCodeHash (): string {
   return createHash('sha256').update(randomBytes(32)).digest('base64url')
+}
+
+/** A random RFC 9449 JWK SHA-256 thumbprint (base64url, 43 characters), for `dpopJkt`. */
+export function randomDpopJkt (): string {
+  return randomDeviceCodeHash()
 }
 
 /**
@@ -51,6 +56,6 @@ export function makeGrant (overrides: Partial<DeviceGrantRecord> = {}): DeviceGr
 }
 
 /** A poll by the grant's own client at `now`, with the plugin's default leeway and step. */
-export function makePoll (grant: DeviceGrantRecord, now: number, overrides: Partial<PollInput> = {}): PollInput {
+export function makePoll (grant: DeviceGrantRecord, now: number, overrides: Partial<PollBookkeeping> = {}): PollBookkeeping {
   return { clientId: grant.clientId, now, leewayMs: POLL_LEEWAY_MS, slowDownStep: SLOW_DOWN_STEP, ...overrides }
 }

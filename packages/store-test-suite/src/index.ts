@@ -1,6 +1,20 @@
-export { storeSuite } from './suite.js'
-export type { StoreFactory, StoreSuiteOptions, TestFn } from './suite.js'
-export { assertPolled, assertRecord, assertStored, plainRecord, OPTIONAL_FIELDS, POLLED_FIELDS } from './assertions.js'
+export {
+  claimSuite,
+  concurrencySuite,
+  counterSuite,
+  decisionSuite,
+  expirySuite,
+  multiStoreSuite,
+  onceSuite,
+  pollSuite,
+  saveFindSuite,
+  storeSuite
+} from './suites.js'
+export type { CaseOptions, StoreFactory, StoreSuiteOptions, SuiteFn, SuiteSummary, TestFn } from './suite.js'
+export type { Capability } from './case.js'
+export { supportOf } from './support.js'
+export type { StoreSupport } from './support.js'
+export { assertNoRecord, assertPolled, assertRecord, assertStored, plainRecord, OPTIONAL_FIELDS } from './assertions.js'
 export {
   GRANT_LIFETIME_MS,
   POLL_LEEWAY_MS,
@@ -9,5 +23,6 @@ export {
   makeGrant,
   makePoll,
   randomDeviceCodeHash,
+  randomDpopJkt,
   randomUserCode
 } from './fixtures.js'

@@ -1,10 +1,8 @@
-import type { Approval, CounterHit, Decision, DeviceGrantRecord, PollInput, PollResult } from '@device-grant/core'
+import type { Approval, CounterHit, CounterWindow, Decision, DeviceGrantRecord, OnceUse, PollBookkeeping, PollResult } from '@device-grant/core'
 import { ReferenceStore, newBackend } from './reference-store.js'
 
 /** Lets every other pending call run: what a network round trip does between a read and a write. */
 const tick = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
-
-type HitWindow = { windowMs: number, now: number, increment: number }
 
 export interface Mutant {
   /** The rule the mutant breaks. */
@@ -34,15 +32,53 @@ class SerializedRacyClaim extends ReferenceStore {
   }
 }
 
+/** The same for `useOnce`: one caller at a time per store, a round trip between check and write. */
+class SerializedRacyOnce extends ReferenceStore {
+  #queue: Promise<unknown> = Promise.resolve()
+
+  override async useOnce (key: string, use: OnceUse): Promise<boolean> {
+    const run = this.#queue.then(async () => {
+      const until = this.usedUntil(key)
+      await tick()
+      if (until !== undefined && use.now < until) return false
+      this.backend.used.set(key, use.expiresAt)
+      return true
+    })
+    this.#queue = run
+    return await run
+  }
+}
+
 const sharedBackend = newBackend()
 
 export const mutants: Mutant[] = [
   {
-    bug: 'finds return the stored object',
+    bug: 'findByUserCode returns the stored object',
+    make: () => new class extends ReferenceStore {
+      override async findByUserCode (userCode: string): Promise<DeviceGrantRecord | undefined> {
+        const hash = this.backend.byUserCode.get(userCode)
+        return hash === undefined ? undefined : this.raw(hash)
+      }
+    }(),
+    caught: ['returned records are copies']
+  },
+  {
+    bug: 'findByDeviceCodeHash returns the stored object',
     make: () => new class extends ReferenceStore {
       override async findByDeviceCodeHash (hash: string): Promise<DeviceGrantRecord | undefined> { return this.raw(hash) }
     }(),
-    caught: ['returned records are copies']
+    caught: ['findByDeviceCodeHash finds what findByUserCode finds, as a copy']
+  },
+  {
+    bug: 'dpopJkt is dropped',
+    make: () => new class extends ReferenceStore {
+      protected override copy (record: DeviceGrantRecord): DeviceGrantRecord { return { ...record, dpopJkt: undefined } }
+    }(),
+    caught: [
+      'save and find round-trip every field',
+      'claim gives the winner the record as approved and consumes it',
+      'findByDeviceCodeHash finds what findByUserCode finds, as a copy'
+    ]
   },
   {
     bug: 'save keeps the caller\'s object',
@@ -55,7 +91,7 @@ export const mutants: Mutant[] = [
     bug: 'absent optional fields come back as null',
     make: () => new class extends ReferenceStore {
       protected override copy (record: DeviceGrantRecord): DeviceGrantRecord {
-        return { lastPolledAt: null, subject: null, grantedScope: null, decidedAt: null, ip: null, userAgent: null, ...record } as unknown as DeviceGrantRecord
+        return { lastPolledAt: null, subject: null, grantedScope: null, decidedAt: null, ip: null, userAgent: null, dpopJkt: null, ...record } as unknown as DeviceGrantRecord
       }
     }(),
     caught: ['optional fields stay absent when not set']
@@ -105,7 +141,7 @@ export const mutants: Mutant[] = [
         return (await super.findByUserCode(userCode)) ?? (first === undefined ? undefined : { ...first })
       }
     }(),
-    caught: ['lookups of an unknown device code or user code resolve undefined']
+    caught: ['a lookup of an unknown user code resolves undefined']
   },
   {
     bug: 'save never refuses a user code',
@@ -137,7 +173,7 @@ export const mutants: Mutant[] = [
   {
     bug: 'the first poll is measured from createdAt',
     make: () => new class extends ReferenceStore {
-      protected override tooFast (record: DeviceGrantRecord, poll: PollInput): boolean {
+      protected override tooFast (record: DeviceGrantRecord, poll: PollBookkeeping): boolean {
         return poll.now - (record.lastPolledAt ?? record.createdAt) < record.interval * 1000 - poll.leewayMs
       }
     }(),
@@ -146,7 +182,7 @@ export const mutants: Mutant[] = [
   {
     bug: 'the leeway boundary is exclusive',
     make: () => new class extends ReferenceStore {
-      protected override tooFast (record: DeviceGrantRecord, poll: PollInput): boolean {
+      protected override tooFast (record: DeviceGrantRecord, poll: PollBookkeeping): boolean {
         return record.lastPolledAt !== undefined && poll.now - record.lastPolledAt <= record.interval * 1000 - poll.leewayMs
       }
     }(),
@@ -155,7 +191,7 @@ export const mutants: Mutant[] = [
   {
     bug: 'the leeway is ignored',
     make: () => new class extends ReferenceStore {
-      protected override tooFast (record: DeviceGrantRecord, poll: PollInput): boolean {
+      protected override tooFast (record: DeviceGrantRecord, poll: PollBookkeeping): boolean {
         return record.lastPolledAt !== undefined && poll.now - record.lastPolledAt < record.interval * 1000
       }
     }(),
@@ -171,7 +207,7 @@ export const mutants: Mutant[] = [
   {
     bug: 'a too-fast poll moves the baseline',
     make: () => new class extends ReferenceStore {
-      override async recordPoll (hash: string, poll: PollInput): Promise<PollResult | undefined> {
+      override async recordPoll (hash: string, poll: PollBookkeeping): Promise<PollResult | undefined> {
         const result = await super.recordPoll(hash, poll)
         const record = this.raw(hash)
         if (result?.slowDown === true && record !== undefined) record.lastPolledAt = poll.now
@@ -183,7 +219,7 @@ export const mutants: Mutant[] = [
   {
     bug: 'polls by another client count',
     make: () => new class extends ReferenceStore {
-      protected override pollCounts (record: DeviceGrantRecord, poll: PollInput): boolean {
+      protected override pollCounts (record: DeviceGrantRecord, poll: PollBookkeeping): boolean {
         return record.status === 'pending' && this.isLive(record, poll.now)
       }
     }(),
@@ -192,7 +228,7 @@ export const mutants: Mutant[] = [
   {
     bug: 'polls count after expiry',
     make: () => new class extends ReferenceStore {
-      protected override pollCounts (record: DeviceGrantRecord, poll: PollInput): boolean {
+      protected override pollCounts (record: DeviceGrantRecord, poll: PollBookkeeping): boolean {
         return record.status === 'pending' && record.clientId === poll.clientId
       }
     }(),
@@ -201,7 +237,7 @@ export const mutants: Mutant[] = [
   {
     bug: 'polls count whatever the status',
     make: () => new class extends ReferenceStore {
-      protected override pollCounts (record: DeviceGrantRecord, poll: PollInput): boolean {
+      protected override pollCounts (record: DeviceGrantRecord, poll: PollBookkeeping): boolean {
         return this.isLive(record, poll.now) && record.clientId === poll.clientId
       }
     }(),
@@ -210,7 +246,7 @@ export const mutants: Mutant[] = [
   {
     bug: 'recordPoll reads, then writes the whole record back a round trip later',
     make: () => new class extends ReferenceStore {
-      override async recordPoll (hash: string, poll: PollInput): Promise<PollResult | undefined> {
+      override async recordPoll (hash: string, poll: PollBookkeeping): Promise<PollResult | undefined> {
         const record = await this.findByDeviceCodeHash(hash)
         if (record === undefined) return undefined
         await tick()
@@ -365,30 +401,30 @@ export const mutants: Mutant[] = [
     make: () => new class extends ReferenceStore {
       override async deleteExpired (now: number): Promise<number> { return await super.deleteExpired(now - 1) }
     }(),
-    caught: ['deleteExpired drops records with expiresAt <= now and counts them (when implemented)']
+    caught: ['deleteExpired drops records with expiresAt <= now and counts them']
   },
   {
     bug: 'deleteExpired miscounts',
     make: () => new class extends ReferenceStore {
       override async deleteExpired (now: number): Promise<number> { return (await super.deleteExpired(now)) + 1 }
     }(),
-    caught: ['deleteExpired drops records with expiresAt <= now and counts them (when implemented)']
+    caught: ['deleteExpired drops records with expiresAt <= now and counts them']
   },
   {
     bug: 'hit counts every key together',
     make: () => new class extends ReferenceStore {
-      override async hit (_key: string, window: HitWindow): Promise<CounterHit> { return await super.hit('all', window) }
+      override async hit (_key: string, window: CounterWindow): Promise<CounterHit> { return await super.hit('all', window) }
     }(),
-    caught: ['hit counts per key within a window (when implemented)']
+    caught: ['hit counts per key within a window']
   },
   {
     bug: 'hit counts one even when asked only to read',
     make: () => new class extends ReferenceStore {
-      override async hit (key: string, window: HitWindow): Promise<CounterHit> {
+      override async hit (key: string, window: CounterWindow): Promise<CounterHit> {
         return await super.hit(key, { ...window, increment: Math.max(1, window.increment) })
       }
     }(),
-    caught: ['hit with increment 0 only reads (when implemented)']
+    caught: ['hit with increment 0 only reads']
   },
   {
     bug: 'hit windows start at the first hit instead of at multiples of windowMs',
@@ -401,12 +437,12 @@ export const mutants: Mutant[] = [
         return (this.#starts.get(key) ?? now) + windowMs
       }
     }(),
-    caught: ['hit counts per key within a window (when implemented)', 'hit starts a new window at each multiple of windowMs (when implemented)']
+    caught: ['hit counts per key within a window', 'hit starts a new window at each multiple of windowMs']
   },
   {
     bug: 'hit reads the count, then writes it a round trip later',
     make: () => new class extends ReferenceStore {
-      override async hit (key: string, window: HitWindow): Promise<CounterHit> {
+      override async hit (key: string, window: CounterWindow): Promise<CounterHit> {
         const current = await super.hit(key, { ...window, increment: 0 })
         await tick()
         const next = { count: current.count + window.increment, resetAt: current.resetAt }
@@ -414,16 +450,91 @@ export const mutants: Mutant[] = [
         return { ...next }
       }
     }(),
-    caught: ['parallel hits on one key are all counted (when implemented)']
+    caught: ['parallel hits on one key are all counted', 'parallel hits then as many parallel refunds on one key come back to 0']
+  },
+  {
+    bug: 'a refund takes the count below 0',
+    make: () => new class extends ReferenceStore {
+      protected override floor (count: number): number { return count }
+    }(),
+    caught: ['hit with a negative increment refunds, never below 0', 'a refund in a later window does not go negative']
+  },
+  {
+    bug: 'hit does not check its arguments',
+    make: () => new class extends ReferenceStore {
+      override async hit (key: string, window: CounterWindow): Promise<CounterHit> {
+        const resetAt = window?.windowMs > 0 ? this.windowEnd(window.now, window.windowMs) : 0
+        return { count: 1, resetAt }
+      }
+    }(),
+    caught: ['hit rejects bad arguments with a TypeError']
+  },
+  {
+    bug: 'useOnce always answers true',
+    make: () => new class extends ReferenceStore {
+      override async useOnce (): Promise<boolean> { return true }
+    }(),
+    caught: [
+      'useOnce is true the first time and false while the use is live',
+      'useOnce keys are independent',
+      'parallel useOnce calls with one key have exactly one winner'
+    ]
+  },
+  {
+    bug: 'a used key stays used after its use expired',
+    make: () => new class extends ReferenceStore {
+      protected override usedUntil (key: string): number | undefined {
+        return super.usedUntil(key) === undefined ? undefined : Number.POSITIVE_INFINITY
+      }
+    }(),
+    caught: ['useOnce is true again once the earlier use has expired']
+  },
+  {
+    bug: 'useOnce keys share one entry',
+    make: () => new class extends ReferenceStore {
+      override async useOnce (_key: string, use: OnceUse): Promise<boolean> { return await super.useOnce('all', use) }
+    }(),
+    caught: ['useOnce keys are independent']
+  },
+  {
+    bug: 'useOnce checks, then writes a round trip later',
+    make: () => new class extends ReferenceStore {
+      override async useOnce (key: string, use: OnceUse): Promise<boolean> {
+        const until = this.usedUntil(key)
+        await tick()
+        if (until !== undefined && use.now < until) return false
+        this.backend.used.set(key, use.expiresAt)
+        return true
+      }
+    }(),
+    caught: ['parallel useOnce calls with one key have exactly one winner']
+  },
+  {
+    bug: 'useOnce does not check its arguments',
+    make: () => new class extends ReferenceStore {
+      override async useOnce (key: string, use: OnceUse): Promise<boolean> {
+        if (use === null) return false
+        const until = this.usedUntil(key)
+        if (until !== undefined && use.now < until) return false
+        this.backend.used.set(key, use.expiresAt)
+        return true
+      }
+    }(),
+    caught: ['useOnce rejects bad arguments with a TypeError']
   },
   {
     bug: 'stores that say they are shared keep separate state',
     make: () => new ReferenceStore(newBackend()),
-    caught: ['a grant saved through one store is decided through another (when sharedAcrossProcesses)']
+    caught: ['a grant saved through one store is decided through another']
   },
   {
     bug: 'claim is atomic within one store but not across stores on one backend',
     make: () => new SerializedRacyClaim(sharedBackend),
-    caught: ['parallel claims through several stores have exactly one winner (when sharedAcrossProcesses)']
+    caught: ['parallel claims through several stores have exactly one winner']
+  },
+  {
+    bug: 'useOnce is atomic within one store but not across stores on one backend',
+    make: () => new SerializedRacyOnce(sharedBackend),
+    caught: ['parallel useOnce calls through several stores have exactly one winner']
   }
 ]

@@ -1,10 +1,13 @@
+import { checkCounterWindow, checkOnceUse } from '@device-grant/core'
 import type {
   Approval,
   CounterHit,
+  CounterWindow,
   Decision,
   DeviceGrantRecord,
   DeviceGrantStore,
-  PollInput,
+  OnceUse,
+  PollBookkeeping,
   PollResult,
   StoreCapabilities
 } from '@device-grant/core'
@@ -14,10 +17,12 @@ export interface Backend {
   byHash: Map<string, DeviceGrantRecord>
   byUserCode: Map<string, string>
   counters: Map<string, CounterHit>
+  /** Used keys and when each use ends. */
+  used: Map<string, number>
 }
 
 export function newBackend (): Backend {
-  return { byHash: new Map(), byUserCode: new Map(), counters: new Map() }
+  return { byHash: new Map(), byUserCode: new Map(), counters: new Map(), used: new Map() }
 }
 
 /**
@@ -43,11 +48,11 @@ export class ReferenceStore implements DeviceGrantStore {
     return now < record.expiresAt
   }
 
-  protected tooFast (record: DeviceGrantRecord, poll: PollInput): boolean {
+  protected tooFast (record: DeviceGrantRecord, poll: PollBookkeeping): boolean {
     return record.lastPolledAt !== undefined && poll.now - record.lastPolledAt < record.interval * 1000 - poll.leewayMs
   }
 
-  protected pollCounts (record: DeviceGrantRecord, poll: PollInput): boolean {
+  protected pollCounts (record: DeviceGrantRecord, poll: PollBookkeeping): boolean {
     return record.status === 'pending' && this.isLive(record, poll.now) && record.clientId === poll.clientId
   }
 
@@ -90,10 +95,11 @@ export class ReferenceStore implements DeviceGrantStore {
 
   async findByUserCode (userCode: string): Promise<DeviceGrantRecord | undefined> {
     const hash = this.backend.byUserCode.get(userCode)
-    return hash === undefined ? undefined : await this.findByDeviceCodeHash(hash)
+    const record = hash === undefined ? undefined : this.raw(hash)
+    return record === undefined ? undefined : this.copy(record)
   }
 
-  async recordPoll (deviceCodeHash: string, poll: PollInput): Promise<PollResult | undefined> {
+  async recordPoll (deviceCodeHash: string, poll: PollBookkeeping): Promise<PollResult | undefined> {
     const record = this.raw(deviceCodeHash)
     if (record === undefined) return undefined
     let slowDown = false
@@ -142,13 +148,30 @@ export class ReferenceStore implements DeviceGrantStore {
     return (Math.floor(now / windowMs) + 1) * windowMs
   }
 
-  async hit (key: string, window: { windowMs: number, now: number, increment: number }): Promise<CounterHit> {
+  protected floor (count: number): number {
+    return Math.max(0, count)
+  }
+
+  async hit (key: string, window: CounterWindow): Promise<CounterHit> {
+    checkCounterWindow(key, window)
     const resetAt = this.windowEnd(window.now, window.windowMs)
     const id = `${window.windowMs}:${key}`
     const current = this.backend.counters.get(id)
-    const next = { count: (current?.resetAt === resetAt ? current.count : 0) + window.increment, resetAt }
+    const next = { count: this.floor((current?.resetAt === resetAt ? current.count : 0) + window.increment), resetAt }
     this.backend.counters.set(id, next)
     return { ...next }
+  }
+
+  protected usedUntil (key: string): number | undefined {
+    return this.backend.used.get(key)
+  }
+
+  async useOnce (key: string, use: OnceUse): Promise<boolean> {
+    checkOnceUse(key, use)
+    const until = this.usedUntil(key)
+    if (until !== undefined && use.now < until) return false
+    this.backend.used.set(key, use.expiresAt)
+    return true
   }
 
   async deleteExpired (now: number): Promise<number> {
