@@ -3,7 +3,7 @@ import { randomFillSync } from 'node:crypto'
 /**
  * CSPRNG bytes handed out from a pool refilled by one `randomFillSync` per 4 KiB. Codes are
  * minted on every device authorization; a native call per code (`randomBytes`, or
- * `randomInt` per user-code character) cost more than the rest of minting them. Node pools
+ * `randomInt` per user-code character) costs more than the rest of minting them. Node pools
  * the entropy of `randomUUID` and `randomInt` the same way. Every byte is handed out once.
  */
 const pool = Buffer.alloc(4096)
