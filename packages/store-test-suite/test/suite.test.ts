@@ -1,16 +1,6 @@
 import t from 'tap'
 import type { TestFn } from '../src/index.js'
-import {
-  claimSuite,
-  concurrencySuite,
-  counterSuite,
-  decisionSuite,
-  expirySuite,
-  onceSuite,
-  pollSuite,
-  saveFindSuite,
-  storeSuite
-} from '../src/index.js'
+import { singleProcessSuite, storeSuite } from '../src/index.js'
 import { ReferenceStore, newBackend } from './helpers/reference-store.js'
 
 const test: TestFn = (name, fn, options) => t.test(name, options, fn)
@@ -20,7 +10,5 @@ const test: TestFn = (name, fn, options) => t.test(name, options, fn)
 const backend = newBackend()
 await storeSuite(test, () => new ReferenceStore(backend), { name: 'reference, shared', concurrency: 20 })
 
-// A store of one process runs the groups that apply to it, as the memory store does.
-for (const suite of [saveFindSuite, pollSuite, decisionSuite, claimSuite, expirySuite, concurrencySuite, counterSuite, onceSuite]) {
-  await suite(test, () => new ReferenceStore(), { name: 'reference' })
-}
+// A store of one process runs every group that applies to it, as the memory store does.
+await singleProcessSuite(test, () => new ReferenceStore(), { name: 'reference' })

@@ -28,6 +28,12 @@ function counterOf (store: DeviceGrantStore): (key: string, window: CounterWindo
   }
 }
 
+/** A fresh key in a future window, and the store's `hit` to count it with. */
+function counterFixture (store: DeviceGrantStore): { hit: ReturnType<typeof counterOf>, key: string, windowMs: number, start: number, resetAt: number } {
+  const { windowMs, start } = futureWindow()
+  return { hit: counterOf(store), key: randomCounterKey(), windowMs, start, resetAt: start + windowMs }
+}
+
 /** Sorted counts, to compare what parallel callers saw whatever order they ran in. */
 const sortedCounts = (hits: Count[]): number[] => hits.map((each) => each.count).sort((a, b) => a - b)
 
@@ -37,10 +43,7 @@ export const counterGroup: Group = [
     name: 'hit counts per key within a window',
     needs: ['hit'],
     run: async (store) => {
-      const hit = counterOf(store)
-      const { windowMs, start } = futureWindow()
-      const key = randomCounterKey()
-      const resetAt = start + windowMs
+      const { hit, key, windowMs, start, resetAt } = counterFixture(store)
       assert.deepEqual(await hit(key, { windowMs, now: start + 1000, increment: 1 }), { count: 1, resetAt }, 'first hit')
       assert.deepEqual(await hit(key, { windowMs, now: start + 2000, increment: 2 }), { count: 3, resetAt }, 'adds the increment')
       assert.deepEqual(await hit(randomCounterKey(), { windowMs, now: start + 3000, increment: 1 }), { count: 1, resetAt }, 'another key counts apart')
@@ -51,10 +54,7 @@ export const counterGroup: Group = [
     name: 'hit with increment 0 only reads',
     needs: ['hit'],
     run: async (store) => {
-      const hit = counterOf(store)
-      const { windowMs, start } = futureWindow()
-      const key = randomCounterKey()
-      const resetAt = start + windowMs
+      const { hit, key, windowMs, start, resetAt } = counterFixture(store)
       const read = { windowMs, now: start + 1000, increment: 0 }
       assert.deepEqual(await hit(key, read), { count: 0, resetAt }, 'a key never hit reads 0')
       assert.deepEqual(await hit(key, read), { count: 0, resetAt }, 'reading counts nothing')
@@ -66,9 +66,7 @@ export const counterGroup: Group = [
     name: 'hit starts a new window at each multiple of windowMs',
     needs: ['hit'],
     run: async (store) => {
-      const counter = counterOf(store)
-      const { windowMs, start } = futureWindow()
-      const key = randomCounterKey()
+      const { hit: counter, key, windowMs, start } = counterFixture(store)
       const hit = async (now: number): Promise<Count> => await counter(key, { windowMs, now, increment: 1 })
       assert.deepEqual(await hit(start - 1), { count: 1, resetAt: start }, 'the previous window ends at the multiple')
       assert.deepEqual(await hit(start), { count: 1, resetAt: start + windowMs }, 'a window starts at its multiple')
@@ -80,10 +78,7 @@ export const counterGroup: Group = [
     name: 'hit with a negative increment refunds, never below 0',
     needs: ['hit'],
     run: async (store) => {
-      const hit = counterOf(store)
-      const { windowMs, start } = futureWindow()
-      const key = randomCounterKey()
-      const resetAt = start + windowMs
+      const { hit, key, windowMs, start, resetAt } = counterFixture(store)
       const at = { windowMs, now: start + 1000 }
       assert.deepEqual(await hit(key, { ...at, increment: 3 }), { count: 3, resetAt }, 'three hits')
       assert.deepEqual(await hit(key, { ...at, increment: -1 }), { count: 2, resetAt }, 'a refund lowers the count')
@@ -96,9 +91,7 @@ export const counterGroup: Group = [
     name: 'a refund in a later window does not go negative',
     needs: ['hit'],
     run: async (store) => {
-      const hit = counterOf(store)
-      const { windowMs, start } = futureWindow()
-      const key = randomCounterKey()
+      const { hit, key, windowMs, start } = counterFixture(store)
       await hit(key, { windowMs, now: start + 1000, increment: 2 })
       // The attempt was counted in one window and is given back in the next: nothing to refund there.
       const next = { windowMs, now: start + windowMs + 1000 }
@@ -111,9 +104,7 @@ export const counterGroup: Group = [
     name: 'parallel hits on one key are all counted',
     needs: ['hit'],
     run: async (store, { concurrency }) => {
-      const hit = counterOf(store)
-      const { windowMs, start } = futureWindow()
-      const key = randomCounterKey()
+      const { hit, key, windowMs, start } = counterFixture(store)
       const at = { windowMs, now: start + 1000 }
       const hits = await Promise.all(Array.from({ length: concurrency }, async () => await hit(key, { ...at, increment: 1 })))
       // Each increment is atomic, so each caller sees its own count: 1, 2, ... n in some order.
@@ -125,9 +116,7 @@ export const counterGroup: Group = [
     name: 'parallel hits then as many parallel refunds on one key come back to 0',
     needs: ['hit'],
     run: async (store, { concurrency }) => {
-      const hit = counterOf(store)
-      const { windowMs, start } = futureWindow()
-      const key = randomCounterKey()
+      const { hit, key, windowMs, start } = counterFixture(store)
       const at = { windowMs, now: start + 1000 }
       const parallel = async (increment: number): Promise<Count[]> =>
         await Promise.all(Array.from({ length: concurrency }, async () => await hit(key, { ...at, increment })))

@@ -31,6 +31,7 @@ Array [
   "randomDpopJkt",
   "randomUserCode",
   "saveFindSuite",
+  "singleProcessSuite",
   "storeSuite",
   "supportOf",
 ]

@@ -32,18 +32,23 @@ class SerializedRacyClaim extends ReferenceStore {
   }
 }
 
-/** The same for `useOnce`: one caller at a time per store, a round trip between check and write. */
-class SerializedRacyOnce extends ReferenceStore {
+/** A `useOnce` that checks, then writes a round trip later. */
+class RacyOnce extends ReferenceStore {
+  override async useOnce (key: string, use: OnceUse): Promise<boolean> {
+    const until = this.usedUntil(key)
+    await tick()
+    if (until !== undefined && use.now < until) return false
+    this.backend.used.set(key, use.expiresAt)
+    return true
+  }
+}
+
+/** The same one caller at a time per store, like `SerializedRacyClaim`. */
+class SerializedRacyOnce extends RacyOnce {
   #queue: Promise<unknown> = Promise.resolve()
 
   override async useOnce (key: string, use: OnceUse): Promise<boolean> {
-    const run = this.#queue.then(async () => {
-      const until = this.usedUntil(key)
-      await tick()
-      if (until !== undefined && use.now < until) return false
-      this.backend.used.set(key, use.expiresAt)
-      return true
-    })
+    const run = this.#queue.then(async () => await super.useOnce(key, use))
     this.#queue = run
     return await run
   }
@@ -498,15 +503,7 @@ export const mutants: Mutant[] = [
   },
   {
     bug: 'useOnce checks, then writes a round trip later',
-    make: () => new class extends ReferenceStore {
-      override async useOnce (key: string, use: OnceUse): Promise<boolean> {
-        const until = this.usedUntil(key)
-        await tick()
-        if (until !== undefined && use.now < until) return false
-        this.backend.used.set(key, use.expiresAt)
-        return true
-      }
-    }(),
+    make: () => new RacyOnce(),
     caught: ['parallel useOnce calls with one key have exactly one winner']
   },
   {
