@@ -60,11 +60,11 @@ async function register (
 ): Promise<SuiteSummary> {
   const prefix = options.name === undefined || options.name === '' ? '' : `${options.name}: `
   const summary: SuiteSummary = { run: [], skipped: [] }
-  let support: StoreSupport | undefined
+  // Read before registering anything, so every case is registered in one go.
+  const support = cases.some((each) => each.needs !== undefined) ? await probe(factory, options) : undefined
   for (const each of cases) {
     const name = prefix + each.name
-    const needs = each.needs ?? []
-    const missing = needs.length === 0 ? undefined : firstMissing(needs, support ??= await probe(factory, options))
+    const missing = support === undefined ? undefined : firstMissing(each.needs ?? [], support)
     if (missing === undefined) {
       test(name, () => runCase(each.run, factory, options), {})
       summary.run.push(name)
