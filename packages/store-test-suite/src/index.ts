@@ -8,7 +8,6 @@ export {
   onceSuite,
   pollSuite,
   saveFindSuite,
-  singleProcessSuite,
   storeSuite
 } from './suites.js'
 export type { CaseOptions, StoreFactory, StoreSuiteOptions, SuiteFn, SuiteSummary, TestFn } from './suite.js'

@@ -23,14 +23,19 @@ export interface StoreSuiteOptions {
   teardown?: (store: DeviceGrantStore) => void | Promise<void>
   /** Parallel callers in the concurrency cases. Default 100. */
   concurrency?: number
+  /**
+   * The cases of a capability the store lacks: registered as skipped, with the reason
+   * (`'skip'`, the default), or left out (`'omit'`). Either way the summary lists them.
+   */
+  unsupported?: 'skip' | 'omit'
 }
 
 export type StoreFactory = () => DeviceGrantStore | Promise<DeviceGrantStore>
 
-/** What a suite registered: the cases that run, and those skipped with the reason. */
+/** What a suite registered: the cases that run, and those that do not apply, with the reason. */
 export interface SuiteSummary {
   run: string[]
-  skipped: Array<{ name: string, reason: string }>
+  notRun: Array<{ name: string, reason: string }>
 }
 
 /**
@@ -38,7 +43,8 @@ export interface SuiteSummary {
  * afterwards `teardown` (if given) then `store.close()` run for every store the case opened,
  * whether it passed or not. When some case needs an optional capability, one store is opened
  * first to read the store's manifest (its optional methods and `capabilities`), then torn down
- * and closed the same way; cases whose capability the store lacks are registered as skipped.
+ * and closed the same way; cases whose capability the store lacks are registered as skipped
+ * (or left out, with `unsupported: 'omit'`).
  */
 export type SuiteFn = (test: TestFn, factory: StoreFactory, options?: StoreSuiteOptions) => Promise<SuiteSummary>
 
@@ -59,7 +65,7 @@ async function register (
   cases: Case[]
 ): Promise<SuiteSummary> {
   const prefix = options.name === undefined || options.name === '' ? '' : `${options.name}: `
-  const summary: SuiteSummary = { run: [], skipped: [] }
+  const summary: SuiteSummary = { run: [], notRun: [] }
   // Read before registering anything, so every case is registered in one go.
   const support = cases.some((each) => each.needs !== undefined) ? await probe(factory, options) : undefined
   for (const each of cases) {
@@ -70,8 +76,8 @@ async function register (
       summary.run.push(name)
     } else {
       const reason = missingReason(missing)
-      test(name, () => notRun(reason), { skip: reason })
-      summary.skipped.push({ name, reason })
+      if (options.unsupported !== 'omit') test(name, () => notRun(reason), { skip: reason })
+      summary.notRun.push({ name, reason })
     }
   }
   return summary

@@ -28,13 +28,15 @@ export const onceSuite = suiteOf(onceGroup)
 /** Several stores on one backend (`capabilities.sharedAcrossProcesses`). */
 export const multiStoreSuite = suiteOf(multiStoreGroup)
 
-const oneStoreGroups = [saveFindGroup, pollGroup, decisionGroup, claimGroup, expiryGroup, concurrencyGroup, counterGroup, onceGroup]
-
 /** Every group, in this order: the conformance suite a store passes. */
-export const storeSuite = suiteOf(...oneStoreGroups, multiStoreGroup)
-
-/**
- * Every group but the multi-store one, for a store that lives in one process and so never
- * declares `sharedAcrossProcesses`: its run then registers no skipped case.
- */
-export const singleProcessSuite = suiteOf(...oneStoreGroups)
+export const storeSuite = suiteOf(
+  saveFindGroup,
+  pollGroup,
+  decisionGroup,
+  claimGroup,
+  expiryGroup,
+  concurrencyGroup,
+  counterGroup,
+  onceGroup,
+  multiStoreGroup
+)

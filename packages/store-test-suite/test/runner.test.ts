@@ -75,7 +75,7 @@ t.test('each group runs on its own, and storeSuite is every group', async (t) =>
   for (const suite of suites) {
     const summary = await suite(() => undefined, () => new ReferenceStore(backend))
     t.ok(summary.run.length > 0)
-    t.same(summary.skipped, [])
+    t.same(summary.notRun, [])
     names.push(...summary.run)
   }
   t.same(names, (await collect(() => new ReferenceStore(backend))).map(([name]) => name))
@@ -177,8 +177,19 @@ t.test('the cases of a capability the store lacks are registered as skipped, wit
   t.ok(skipped.some(([name]) => name === 'parallel useOnce calls through several stores have exactly one winner'), 'a case needing two capabilities')
   t.same([...(await failures(cases)).keys()], [], 'every case that runs passes')
   const summary = await storeSuite(() => undefined, bare)
-  t.same(summary.skipped.map(({ name }) => name), skipped.map(([name]) => name), 'the summary lists them')
-  t.equal(summary.run.length + summary.skipped.length, cases.length)
+  t.same(summary.notRun.map(({ name }) => name), skipped.map(([name]) => name), 'the summary lists them')
+  t.same(summary.notRun.map(({ reason }) => reason), skipped.map(([, , options]) => options.skip), 'with the reasons')
+  t.equal(summary.run.length + summary.notRun.length, cases.length)
+})
+
+t.test('with unsupported: omit, the cases of a capability the store lacks are left out and listed in the summary', async (t) => {
+  const registered: string[] = []
+  const store = (): ReferenceStore => Object.assign(new ReferenceStore(), { hit: undefined })
+  const summary = await storeSuite((name, _fn, options) => { registered.push(name); t.same(options, {}) }, store, { unsupported: 'omit' })
+  t.same(registered, summary.run, 'only the cases that run are registered')
+  t.ok(summary.notRun.some(({ name }) => name === 'hit counts per key within a window'))
+  t.same(new Set(summary.notRun.map(({ reason }) => reason)), new Set(['the store has no hit()', 'the store does not declare capabilities.sharedAcrossProcesses']))
+  t.equal(registered.length + summary.notRun.length, (await collect(store)).length)
 })
 
 t.test('a skipped case run anyway by a test function that drops the options fails, saying why', async (t) => {

@@ -31,7 +31,6 @@ Array [
   "randomDpopJkt",
   "randomUserCode",
   "saveFindSuite",
-  "singleProcessSuite",
   "storeSuite",
   "supportOf",
 ]
