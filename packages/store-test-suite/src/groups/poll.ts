@@ -1,9 +1,25 @@
 import assert from 'node:assert/strict'
+import type { DeviceGrantRecord, DeviceGrantStore } from '@device-grant/core'
 import type { Case, Group } from '../case.js'
 import { assertPolled, assertStored } from '../assertions.js'
 import { POLL_LEEWAY_MS, SLOW_DOWN_STEP, makeGrant, makePoll, randomDeviceCodeHash } from '../fixtures.js'
 import { decide, decided, savePending } from '../states.js'
 import type { DecidedStatus } from '../states.js'
+
+/** Polls `grant` by its own client at `now`; checks the answer and the record it leaves. */
+async function assertPollLeaves (
+  store: DeviceGrantStore,
+  grant: DeviceGrantRecord,
+  now: number,
+  { slowDown, expected }: { slowDown: boolean, expected: DeviceGrantRecord },
+  message: string
+): Promise<void> {
+  const result = await store.recordPoll(grant.deviceCodeHash, makePoll(grant, now))
+  assert.ok(result !== undefined, `${message}: the poll found no record`)
+  assert.equal(result.slowDown, slowDown, `${message}: slowDown`)
+  assertPolled(result.grant, expected, message)
+  await assertStored(store, expected, `${message}: stored`)
+}
 
 /** A decided grant's polls write nothing, however early or late they come. */
 function noBookkeepingOn (status: DecidedStatus): Case {
@@ -41,12 +57,7 @@ export const pollGroup: Group = [
       const grant = await savePending(store)
       // Right at creation: createdAt is no baseline, only an earlier poll is.
       const now = grant.createdAt
-      const result = await store.recordPoll(grant.deviceCodeHash, makePoll(grant, now))
-      const expected = { ...grant, lastPolledAt: now }
-      assert.ok(result !== undefined)
-      assert.equal(result.slowDown, false)
-      assertPolled(result.grant, expected, 'the record the poll left')
-      await assertStored(store, expected, 'stored')
+      await assertPollLeaves(store, grant, now, { slowDown: false, expected: { ...grant, lastPolledAt: now } }, 'the record the poll left')
     }
   },
   {
@@ -56,12 +67,7 @@ export const pollGroup: Group = [
       const first = grant.createdAt + 1000
       await store.recordPoll(grant.deviceCodeHash, makePoll(grant, first))
       const tooFast = first + grant.interval * 1000 - POLL_LEEWAY_MS - 1
-      const result = await store.recordPoll(grant.deviceCodeHash, makePoll(grant, tooFast))
-      const expected = { ...grant, lastPolledAt: first, interval: grant.interval + SLOW_DOWN_STEP }
-      assert.ok(result !== undefined)
-      assert.equal(result.slowDown, true)
-      assertPolled(result.grant, expected, 'interval grew, lastPolledAt did not move')
-      await assertStored(store, expected, 'stored')
+      await assertPollLeaves(store, grant, tooFast, { slowDown: true, expected: { ...grant, lastPolledAt: first, interval: grant.interval + SLOW_DOWN_STEP } }, 'interval grew, lastPolledAt did not move')
     }
   },
   {
@@ -71,12 +77,7 @@ export const pollGroup: Group = [
       const first = grant.createdAt + 1000
       await store.recordPoll(grant.deviceCodeHash, makePoll(grant, first))
       const now = first + grant.interval * 1000
-      const result = await store.recordPoll(grant.deviceCodeHash, makePoll(grant, now))
-      const expected = { ...grant, lastPolledAt: now }
-      assert.ok(result !== undefined)
-      assert.equal(result.slowDown, false)
-      assertPolled(result.grant, expected, 'lastPolledAt moved, interval unchanged')
-      await assertStored(store, expected, 'stored')
+      await assertPollLeaves(store, grant, now, { slowDown: false, expected: { ...grant, lastPolledAt: now } }, 'lastPolledAt moved, interval unchanged')
     }
   },
   {
@@ -87,12 +88,7 @@ export const pollGroup: Group = [
       await store.recordPoll(grant.deviceCodeHash, makePoll(grant, first))
       // The earliest on-time poll: exactly `interval * 1000 - leewayMs` after the last one.
       const now = first + grant.interval * 1000 - POLL_LEEWAY_MS
-      const result = await store.recordPoll(grant.deviceCodeHash, makePoll(grant, now))
-      const expected = { ...grant, lastPolledAt: now }
-      assert.ok(result !== undefined)
-      assert.equal(result.slowDown, false)
-      assertPolled(result.grant, expected, 'lastPolledAt moved, interval unchanged')
-      await assertStored(store, expected, 'stored')
+      await assertPollLeaves(store, grant, now, { slowDown: false, expected: { ...grant, lastPolledAt: now } }, 'lastPolledAt moved, interval unchanged')
     }
   },
   {
