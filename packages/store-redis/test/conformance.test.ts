@@ -16,7 +16,9 @@ t.teardown(async () => {
   await quit(admin)
 })
 
-storeSuite((name, fn) => t.test(name, fn), () => {
+// Redis drops expired grants by TTL and has no deleteExpired(): that one case is left out, and
+// the summary check below fails if anything else ever stops applying.
+const summary = await storeSuite((name, fn, options) => t.test(name, options, fn), () => {
   // A client per store, like separate processes: nothing is serialized on one connection.
   const client = connect()
   const store = new RedisStore({ client, keyPrefix })
@@ -24,8 +26,13 @@ storeSuite((name, fn) => t.test(name, fn), () => {
   return store
 }, {
   name: 'redis',
+  unsupported: 'omit',
   teardown: async store => {
     const client = clients.get(store)
     if (client !== undefined) await quit(client)
   }
+})
+
+t.test('redis: every conformance case applies but deleteExpired', async t => {
+  t.same(summary.notRun.map(({ reason }) => reason), ['the store has no deleteExpired()'])
 })
