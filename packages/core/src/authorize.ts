@@ -14,6 +14,11 @@ export interface AuthorizeInput {
   verificationUri: string
   ip?: string
   userAgent?: string
+  /**
+   * RFC 9449 JWK thumbprint of the DPoP key the request proved (the caller verified the proof):
+   * only a token request proving the same key redeems the device code.
+   */
+  dpopJkt?: string
 }
 
 /** RFC 8628 §3.2. */
@@ -58,6 +63,7 @@ export async function authorizeDevice (ctx: GrantContext, input: AuthorizeInput)
     }
     if (ip !== undefined) record.ip = ip
     if (userAgent !== undefined) record.userAgent = userAgent
+    if (input.dpopJkt !== undefined) record.dpopJkt = input.dpopJkt
     if (await ctx.store.save(record)) {
       const userCode = ctx.userCodes.format(record.userCode)
       ctx.emit({ type: 'authorization.created', clientId: client.clientId, userCode, scope, expiresAt })

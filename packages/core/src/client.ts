@@ -22,6 +22,11 @@ export interface DeviceClient {
   defaultScope?: readonly string[]
   /** Shown to the user on the confirm page. Default: the client id. */
   name?: string
+  /**
+   * RFC 9449 §5.2 client metadata: every token request of this client must carry a DPoP proof,
+   * so every token it gets is bound to its key. Default false.
+   */
+  dpopBoundAccessTokens?: boolean
 }
 
 export type ClientLookup = (clientId: string) => DeviceClient | undefined | Promise<DeviceClient | undefined>
@@ -51,6 +56,9 @@ function validateClient (c: DeviceClient): void {
   const m = c.tokenEndpointAuthMethod
   if (m !== undefined && m !== 'none' && m !== 'client_secret_basic' && m !== 'client_secret_post') {
     throw new TypeError(`clients: "${c.clientId}" has an unknown tokenEndpointAuthMethod "${String(m)}"`)
+  }
+  if (c.dpopBoundAccessTokens !== undefined && typeof c.dpopBoundAccessTokens !== 'boolean') {
+    throw new TypeError(`clients: "${c.clientId}" has a non-boolean dpopBoundAccessTokens`)
   }
   if (m === 'none' && c.clientSecret !== undefined) {
     throw new TypeError(`clients: "${c.clientId}" has a secret but tokenEndpointAuthMethod "none"`)

@@ -22,6 +22,12 @@ export interface IssueTokenInput {
   /** The scope granted, space-separated. */
   scope: string
   grant: DeviceGrantRecord
+  /**
+   * RFC 9449: the JWK SHA-256 thumbprint of the DPoP key the token request proved. When present,
+   * bind the token to it (`cnf: { jkt }` in a JWT, or in your token record) and answer
+   * `token_type: 'DPoP'`; a token returned as `Bearer` tells the client it is not bound.
+   */
+  dpopJkt?: string
 }
 
 /** Mints the token. Called once per grant, only by the poll that won the claim. */

@@ -1,6 +1,6 @@
 /**
- * The error codes this library answers with: RFC 6749 §5.2, RFC 8628 §3.5, and
- * `temporarily_unavailable` (RFC 6749 §4.1.2.1) for a store that cannot be reached.
+ * The error codes this library answers with: RFC 6749 §5.2, RFC 8628 §3.5, RFC 9449 §5 and §8
+ * (DPoP), and `temporarily_unavailable` (RFC 6749 §4.1.2.1) for a store that cannot be reached.
  */
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -13,6 +13,8 @@ export type OAuthErrorCode =
   | 'slow_down'
   | 'access_denied'
   | 'expired_token'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'server_error'
   | 'temporarily_unavailable'
 
@@ -32,6 +34,8 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   slow_down: 400,
   access_denied: 400,
   expired_token: 400,
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
   server_error: 500,
   temporarily_unavailable: 503
 }

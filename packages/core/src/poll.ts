@@ -1,5 +1,5 @@
 import { clientAllowsDeviceGrant, type DeviceClient } from './client.js'
-import type { GrantContext, TokenResponse } from './context.js'
+import type { GrantContext, IssueTokenInput, TokenResponse } from './context.js'
 import { SLOW_DOWN_STEP_SECONDS } from './constants.js'
 import { hashDeviceCode } from './device-code.js'
 import { OAuthError } from './errors.js'
@@ -9,10 +9,12 @@ export interface PollInput {
   /** The client, already authenticated. */
   client: DeviceClient
   deviceCode: string
+  /** RFC 9449: thumbprint of the key of the request's DPoP proof, already verified by the caller. */
+  dpopJkt?: string
 }
 
 /** Every answer of the token endpoint that is not a token; each one is a 400 (RFC 6749 §5.2, RFC 8628 §3.5). */
-export type PollRefusalCode = 'unauthorized_client' | 'invalid_grant' | 'expired_token' | 'access_denied' | 'slow_down' | 'authorization_pending'
+export type PollRefusalCode = 'unauthorized_client' | 'invalid_grant' | 'expired_token' | 'access_denied' | 'slow_down' | 'authorization_pending' | 'invalid_dpop_proof'
 
 /**
  * A poll's answer, as a value: the token, or the refusal the device is to hear. Refusals are
@@ -38,6 +40,7 @@ const EXPIRED = refusal('expired_token', 'the device_code has expired')
 const USED = refusal('invalid_grant', 'the device_code has already been used')
 const DENIED = refusal('access_denied', 'the user denied the request')
 const PENDING = refusal('authorization_pending', 'the user has not yet approved the request')
+const OTHER_KEY = refusal('invalid_dpop_proof', 'this device_code is bound to the DPoP key of the device authorization request; prove that key')
 
 function refusal (error: PollRefusalCode, description: string): Refusal {
   return Object.freeze({ ok: false, error, description })
@@ -97,11 +100,15 @@ export async function pollOutcome (ctx: GrantContext, input: PollInput): Promise
 
   switch (grant.status) {
     case 'approved': {
+      // Checked before the claim, so a poll with the wrong key (or none) leaves the grant as it was.
+      if (!await provesBoundKey(ctx, hash, input.dpopJkt)) return reject(ctx, clientId, OTHER_KEY)
       const won = await ctx.store.claim(hash, now)
       if (won === undefined) return reject(ctx, clientId, USED)
       const scope = won.grantedScope ?? won.scope
       const subject = won.subject as string
-      const token = await ctx.issueToken({ client, subject, scope, grant: won })
+      const issueInput: IssueTokenInput = { client, subject, scope, grant: won }
+      if (input.dpopJkt !== undefined) issueInput.dpopJkt = input.dpopJkt
+      const token = await ctx.issueToken(issueInput)
       checkToken(token)
       ctx.emit({ type: 'token.issued', clientId, subject, scope })
       // RFC 6749 §5.1: `scope` is required when it differs from the request.
@@ -116,6 +123,16 @@ export async function pollOutcome (ctx: GrantContext, input: PollInput): Promise
       if (polled.slowDown) return reject(ctx, clientId, slowDown(grant.interval))
       return reject(ctx, clientId, PENDING)
   }
+}
+
+/**
+ * A grant bound to a DPoP key at device authorization (RFC 9449 leaves this open for the device
+ * grant) is redeemed only with a proof by that key. The poll's bookkeeping returns only the
+ * polled fields, so the bound key costs one read, on the approved path only (once per grant).
+ */
+async function provesBoundKey (ctx: GrantContext, hash: string, dpopJkt: string | undefined): Promise<boolean> {
+  const record = await ctx.store.findByDeviceCodeHash(hash)
+  return record?.dpopJkt === undefined || record.dpopJkt === dpopJkt
 }
 
 function reject (ctx: GrantContext, clientId: string, outcome: Refusal): Refusal {
