@@ -1,12 +1,22 @@
 import { randomUUID } from 'node:crypto'
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
 import { accessTokenHash } from '../src/index.js'
 
-export interface Key { privateKey: CryptoKey, publicJwk: JWK, alg: string }
+export interface Key {
+  privateKey: CryptoKey
+  publicJwk: JWK
+  /** The private key as a JWK: what a careless client might put in the header. */
+  privateJwk: JWK
+  /** RFC 7638 SHA-256 thumbprint. */
+  jkt: string
+  alg: string
+}
 
+/** A fresh key pair, as a DPoP client generates one. */
 export async function newKey (alg = 'ES256'): Promise<Key> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
-  return { privateKey, publicJwk: await exportJWK(publicKey), alg }
+  const publicJwk = await exportJWK(publicKey)
+  return { privateKey, publicJwk, privateJwk: await exportJWK(privateKey), jkt: await calculateJwkThumbprint(publicJwk, 'sha256'), alg }
 }
 
 export interface ProofClaims { htm?: string, htu?: string, iat?: number, jti?: string, ath?: string, nonce?: string, accessToken?: string }

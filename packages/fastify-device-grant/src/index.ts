@@ -10,6 +10,7 @@ export type { PageMessages } from './messages.js'
 export { en as englishMessages, fr as frenchMessages } from './messages.js'
 export type { RateLimitOptions, RateLimitRule } from './rate-limit.js'
 export type { ClientAuthRateLimitOptions } from './client-auth-limit.js'
+export type { DpopOptions } from './dpop.js'
 export {
   DEVICE_CODE_GRANT_TYPE,
   OAuthError,

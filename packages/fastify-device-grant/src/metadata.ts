@@ -4,6 +4,8 @@ export interface MetadataInput {
   issuer: string
   deviceAuthorizationEndpoint: string
   tokenEndpoint: string
+  /** RFC 9449 §5.1: the proof algorithms accepted, when DPoP is on. */
+  dpopAlgorithms?: readonly string[]
   extra: Record<string, unknown>
 }
 
@@ -18,6 +20,7 @@ export function buildMetadata (input: MetadataInput): Record<string, unknown> {
     token_endpoint: input.tokenEndpoint,
     grant_types_supported: [DEVICE_CODE_GRANT_TYPE],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    dpop_signing_alg_values_supported: input.dpopAlgorithms,
     ...input.extra
   }
   for (const [k, v] of Object.entries(metadata)) {

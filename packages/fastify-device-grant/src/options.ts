@@ -7,6 +7,7 @@ import type {
   UserCodeOptions
 } from '@device-grant/core'
 import { validateClientAuthRateLimit, type ClientAuthRateLimitOptions } from './client-auth-limit.js'
+import { validateDpopOptions, type DpopOptions } from './dpop.js'
 import type { Authenticate, PagesOptions } from './pages.js'
 import { validatePagesOptions } from './pages.js'
 
@@ -67,6 +68,11 @@ export interface DeviceGrantPluginOptions {
    * `false` turns it off.
    */
   clientAuthRateLimit?: ClientAuthRateLimitOptions | false
+  /**
+   * DPoP (RFC 9449) at both OAuth endpoints: `true`, or its settings. Off by default: a `DPoP`
+   * header is then ignored, as before. See docs/dpop.md.
+   */
+  dpop?: boolean | DpopOptions
   /** Largest accepted form body in bytes on the OAuth endpoints. Default 16384. */
   bodyLimit?: number
   clock?: Clock
@@ -127,6 +133,7 @@ export function validateOptions (options: DeviceGrantPluginOptions): ResolvedUrl
   }
   if (options.pages !== undefined && options.pages !== false) validatePagesOptions(options.pages)
   validateClientAuthRateLimit(options.clientAuthRateLimit)
+  validateDpopOptions(options.dpop)
   const issuer = options.issuer.replace(/\/+$/, '')
   return { issuer, insecure: url.protocol === 'http:' && !LOOPBACK.has(url.hostname) }
 }

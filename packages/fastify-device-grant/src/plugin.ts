@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { clientAuthenticator } from './client-auth-limit.js'
 import { deviceAuthorizationHandler } from './device-authorization.js'
+import { createDpopSupport } from './dpop.js'
 import { parseForm } from './form.js'
 import { buildMetadata, metadataPath } from './metadata.js'
 import { replyWithError, sendOAuthError } from './oauth-reply.js'
@@ -80,17 +81,19 @@ async function deviceGrantPlugin (fastify: FastifyInstance, options: DeviceGrant
   }
   const metadataEnabled = options.metadata !== false
   if (metadataEnabled) endpoints.metadata = origin + metadataPath(issuer)
+  const dpop = createDpopSupport(options.dpop, store, grant.clock, fastify.log)
   const metadata = buildMetadata({
     issuer,
     deviceAuthorizationEndpoint: endpoints.deviceAuthorization,
     tokenEndpoint: endpoints.token,
+    ...(dpop !== undefined && { dpopAlgorithms: dpop.algorithms }),
     extra: typeof options.metadata === 'object' ? options.metadata : {}
   })
   // Failed client authentications are counted like the pages' attempts: in the store when it can.
   const limitCounter = counterFor(store)
   fastify.addHook('onClose', limitCounter.close)
   const authenticateRequest = clientAuthenticator(clients, options.clientAuthRateLimit, limitCounter.counter, grant.clock)
-  const handleToken = tokenHandler(grant, authenticateRequest)
+  const handleToken = tokenHandler(grant, authenticateRequest, dpop, origin)
 
   fastify.decorate('deviceGrant', {
     grant,
@@ -119,7 +122,7 @@ async function deviceGrantPlugin (fastify: FastifyInstance, options: DeviceGrant
       done(null, parseForm(body as string))
     })
     instance.setErrorHandler((err, request, reply) => replyWithError(request, reply, err))
-    instance.post(paths.deviceAuthorization, { bodyLimit }, deviceAuthorizationHandler(grant, authenticateRequest, endpoints.verification))
+    instance.post(paths.deviceAuthorization, { bodyLimit }, deviceAuthorizationHandler(grant, authenticateRequest, endpoints.verification, dpop, origin))
     instance.post(paths.token, { bodyLimit }, handleToken)
     // RFC 8628 §3.1 and RFC 6749 §3.2: POST only; say so in OAuth's own words.
     for (const url of [paths.deviceAuthorization, paths.token]) {
