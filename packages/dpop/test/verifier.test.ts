@@ -1,5 +1,5 @@
 import t from 'tap'
-import { calculateJwkThumbprint, exportJWK, SignJWT } from 'jose'
+import { calculateJwkThumbprint, SignJWT } from 'jose'
 import { DpopProofError, DpopVerifier, InMemoryReplayCache } from '../src/index.js'
 import { newKey, proof } from './proofs.js'
 
@@ -56,7 +56,7 @@ const refusals: Array<[string, () => Promise<{ proof: string | string[] | undefi
   }, /signature/],
   ['a private key in the header', async () => {
     const k = await newKey()
-    return { proof: await proof(k, { htu: URL_ }, { jwk: await exportJWK(k.privateKey) }) }
+    return { proof: await proof(k, { htu: URL_ }, { jwk: k.privateJwk }) }
   }, /public key/],
   ['an HMAC alg', async () => {
     const secret = new Uint8Array(32)

@@ -8,7 +8,7 @@ import { authorize, buildApp, CLIENTS, form, poll, type TestApp } from './helper
 
 const ISSUER = 'https://auth.example.com'
 const TOKEN = `${ISSUER}/token`
-const key = newKey()
+const key = await newKey()
 const clients = [...CLIENTS, { clientId: 'bound-tv', dpopBoundAccessTokens: true }]
 
 async function dpopApp (dpop: DeviceGrantPluginOptions['dpop'] = true, extra: Partial<DeviceGrantPluginOptions> = {}): Promise<TestApp> {
@@ -18,7 +18,7 @@ async function dpopApp (dpop: DeviceGrantPluginOptions['dpop'] = true, extra: Pa
 /** A proof made at the app's clock. */
 async function proofAt (ctx: TestApp, claims: Partial<ProofClaims> & { key?: Key } = {}, header?: Record<string, unknown>): Promise<string> {
   const { key: signer = key, ...rest } = claims
-  return proof(signer, { htu: TOKEN, iat: Math.floor(ctx.clock.now / 1000), ...rest }, header)
+  return await proof(signer, { htu: TOKEN, iat: Math.floor(ctx.clock.now / 1000), ...rest }, header)
 }
 
 async function approved (ctx: TestApp, client = 'tv', headers: Record<string, string> = {}) {
@@ -153,7 +153,7 @@ t.test('a proof at device authorization binds the device code to that key', asyn
   const ctx = await dpopApp()
   t.after(() => ctx.app.close())
   const auth = await approved(ctx, 'tv', { dpop: await proofAt(ctx, { htu: `${ISSUER}/device_authorization` }) })
-  isDpopRefusal(t, await poll(ctx.app, auth.device_code, { client_id: 'tv' }, { dpop: await proofAt(ctx, { key: newKey() }) }), /bound to the DPoP key/)
+  isDpopRefusal(t, await poll(ctx.app, auth.device_code, { client_id: 'tv' }, { dpop: await proofAt(ctx, { key: await newKey() }) }), /bound to the DPoP key/)
   isDpopRefusal(t, await poll(ctx.app, auth.device_code), /bound to the DPoP key/)
   t.equal(ctx.issued.length, 0)
   t.equal((await poll(ctx.app, auth.device_code, { client_id: 'tv' }, { dpop: await proofAt(ctx) })).statusCode, 200)
@@ -188,7 +188,7 @@ t.test('the token handler mounted in an app\'s own route checks htu against that
   t.after(() => app.close())
   const auth = await authorize(app)
   await app.deviceGrant.approve(auth.user_code, 'alice')
-  const send = async (htu: string) => app.inject({ method: 'POST', url: '/oauth/token?x=1', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof(key, { htu, iat: Math.floor(Date.now() / 1000) }) }, payload: form({ grant_type: DEVICE_CODE_GRANT_TYPE, client_id: 'tv', device_code: auth.device_code }) })
+  const send = async (htu: string) => app.inject({ method: 'POST', url: '/oauth/token?x=1', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await proof(key, { htu, iat: Math.floor(Date.now() / 1000) }) }, payload: form({ grant_type: DEVICE_CODE_GRANT_TYPE, client_id: 'tv', device_code: auth.device_code }) })
   isDpopRefusal(t, await send(TOKEN), /htu must be https:\/\/auth\.example\.com\/oauth\/token/)
   const res = await send(`${ISSUER}/oauth/token`)
   t.equal(res.statusCode, 200)
@@ -207,7 +207,7 @@ t.test('a shared store without useOnce: replays are caught in this process, with
   await app.ready()
   t.match(warnings, [/no useOnce\(\)/])
   const auth = await authorize(app)
-  const p = proof(key, { htu: TOKEN, iat: Math.floor(Date.now() / 1000) })
+  const p = await proof(key, { htu: TOKEN, iat: Math.floor(Date.now() / 1000) })
   t.equal((await poll(app, auth.device_code, { client_id: 'tv' }, { dpop: p })).json().error, 'authorization_pending')
   isDpopRefusal(t, await poll(app, auth.device_code, { client_id: 'tv' }, { dpop: p }), /already used/)
 })
