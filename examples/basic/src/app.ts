@@ -1,3 +1,5 @@
+import { createHmac } from 'node:crypto'
+import { InMemoryReplayCache } from '@device-grant/dpop'
 import cookie from '@fastify/cookie'
 import csrf from '@fastify/csrf-protection'
 import formbody from '@fastify/formbody'
@@ -15,7 +17,9 @@ import { accessTokens } from './tokens.js'
 export const DEMO_CLIENTS: DeviceClient[] = [
   { clientId: 'demo-tv', name: 'Demo TV', scopes: ['openid', 'profile', 'read'], defaultScope: ['read'] },
   { clientId: 'demo-cli', name: 'Demo CLI', clientSecret: 'demo-cli-secret', scopes: ['read', 'write'], defaultScope: ['read'] },
-  { clientId: 'demo-cli-awkward', name: 'Demo CLI (awkward secret)', clientSecret: 's3cr+t/with=odd:chars', scopes: ['read', 'write'], defaultScope: ['read'] }
+  { clientId: 'demo-cli-awkward', name: 'Demo CLI (awkward secret)', clientSecret: 's3cr+t/with=odd:chars', scopes: ['read', 'write'], defaultScope: ['read'] },
+  // RFC 9449 §5.2: this one gets no token without a DPoP proof, so its tokens are always bound.
+  { clientId: 'demo-tv-dpop', name: 'Demo TV (DPoP only)', dpopBoundAccessTokens: true, scopes: ['openid', 'profile', 'read'], defaultScope: ['read'] }
 ]
 
 export async function buildApp (config: ExampleConfig, logger = false): Promise<FastifyInstance> {
@@ -25,11 +29,13 @@ export async function buildApp (config: ExampleConfig, logger = false): Promise<
   await app.register(csrf, { cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', path: '/' } })
   await app.register(loginRoutes)
   app.get('/', async (_request, reply) => reply.redirect('/device'))
-  // Signed JWT access tokens, and GET /api/me that checks them (src/tokens.ts).
-  const issueToken = await accessTokens(app, { issuer: config.issuer, secret: config.jwtSecret })
   // Grants live where DEVICE_GRANT_STORE says (src/store.ts); a store passed in is ours to close.
   const { store, close: closeStore } = await createStore(config.store, app.log)
   app.addHook('onClose', closeStore)
+  // Signed JWT access tokens, and GET /api/me that checks them (src/tokens.ts); the API remembers
+  // DPoP proofs in the grant store when it can, so a proof replayed at another instance fails too.
+  const replay = typeof store.useOnce === 'function' ? { useOnce: store.useOnce.bind(store) } : new InMemoryReplayCache()
+  const issueToken = await accessTokens(app, { issuer: config.issuer, secret: config.jwtSecret, replay })
   await app.register(deviceGrant, {
     store,
     issuer: config.issuer,
@@ -37,6 +43,9 @@ export async function buildApp (config: ExampleConfig, logger = false): Promise<
     ...(config.expiresIn !== undefined && { expiresIn: config.expiresIn }),
     ...(config.interval !== undefined && { interval: config.interval }),
     issueToken,
+    // DPoP (RFC 9449): a device that proves a key gets a token bound to it. Server nonces when
+    // DEVICE_GRANT_DPOP_NONCES=1, keyed from SESSION_SECRET so every instance accepts them.
+    dpop: config.dpopNonces ? { nonce: { secret: createHmac('sha256', config.sessionSecret).update('dpop-nonce').digest() } } : true,
     // The verification pages ask the app who is signed in; signed-out users go to the demo login
     // and come back to the same page afterwards.
     authenticate: (request, reply) => {

@@ -18,7 +18,8 @@ fastify-device-grant example on ${config.issuer}
   verification page          ${endpoints.verification}
   metadata              GET  ${endpoints.metadata ?? '(off)'}
   store                 ${config.store?.kind ?? 'memory'}
-  demo clients          demo-tv (public), demo-cli (secret: demo-cli-secret)
+  demo clients          demo-tv (public), demo-tv-dpop (public, DPoP only), demo-cli (secret: demo-cli-secret)
+  DPoP                  on${config.dpopNonces ? ', with server nonces' : ''}
 `)
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

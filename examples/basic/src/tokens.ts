@@ -1,7 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import jwt from '@fastify/jwt'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import { DpopVerifier, type ReplayStore } from '@device-grant/dpop'
+import type { FastifyInstance } from 'fastify'
 import type { IssueToken } from 'fastify-device-grant'
+import { authenticateApiRequest } from './api-auth.js'
 
 /**
  * Ten minutes: a stolen access token is soon worthless. There is no refresh token (see the
@@ -14,6 +16,8 @@ export interface AccessTokenOptions {
   issuer: string
   /** HS256 key. Without one, a random key per start: every token dies with the process. */
   secret?: string | undefined
+  /** Where the API remembers DPoP proof `jti`s: the grant store, so every instance sees every proof. */
+  replay: ReplayStore
 }
 
 /** The claims of the example's access tokens (RFC 9068 names). */
@@ -26,17 +30,12 @@ export interface AccessTokenClaims {
   jti: string
   iat: number
   exp: number
+  /** RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to. */
+  cnf?: { jkt: string }
 }
 
 /** The audience of the tokens: this server's API, so a token minted for another API is refused. */
 export const apiAudience = (issuer: string) => new URL('/api', issuer).href
-
-/** RFC 6750 §3: no error code when no token was sent at all, `invalid_token` when a bad one was. */
-function unauthorized (reply: FastifyReply, error?: 'invalid_token' | 'invalid_request') {
-  const challenge = error === undefined ? 'Bearer realm="example-basic"' : `Bearer realm="example-basic", error="${error}"`
-  return reply.code(error === 'invalid_request' ? 400 : 401).header('www-authenticate', challenge)
-    .send(error === undefined ? { error: 'unauthorized', error_description: 'A bearer token is required' } : { error })
-}
 
 /**
  * Registers `@fastify/jwt` and `GET /api/me` on `app`, and returns the `issueToken` that mints
@@ -51,23 +50,17 @@ export async function accessTokens (app: FastifyInstance, options: AccessTokenOp
     verify: { algorithms: ['HS256'], allowedIss: options.issuer, allowedAud: audience, requiredClaims: ['sub', 'client_id', 'exp'], checkTyp: 'at+jwt' }
   })
 
+  // Proofs for the API: GET, `ath` of the token, replay-checked; htu from the issuer's origin.
+  const api = { dpop: new DpopVerifier({ replay: options.replay }), origin: new URL(options.issuer).origin }
   app.get('/api/me', async (request, reply) => {
-    const header = request.headers.authorization
-    if (header === undefined || !/^Bearer(\s|$)/i.test(header)) return unauthorized(reply)
-    // RFC 6750 §2.1: "Bearer" 1*SP b64token.
-    const token = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(header)?.[1]
-    if (token === undefined) return unauthorized(reply, 'invalid_request')
-    let claims: AccessTokenClaims
-    try {
-      claims = app.jwt.verify<AccessTokenClaims>(token)
-    } catch {
-      return unauthorized(reply, 'invalid_token')
-    }
+    const claims = await authenticateApiRequest(app, request, reply, api)
+    if (claims === undefined) return reply
     return { subject: claims.sub, clientId: claims.client_id, scope: claims.scope }
   })
 
-  return ({ subject, client, scope }) => {
-    const claims = { sub: subject, client_id: client.clientId, scope, jti: randomUUID() }
-    return { access_token: app.jwt.sign(claims), token_type: 'Bearer', expires_in: ACCESS_TOKEN_LIFETIME, scope }
+  return ({ subject, client, scope, dpopJkt }) => {
+    const claims = { sub: subject, client_id: client.clientId, scope, jti: randomUUID(), ...(dpopJkt !== undefined && { cnf: { jkt: dpopJkt } }) }
+    // RFC 9449 §5: a bound token says so in its type; the client must then present it with proofs.
+    return { access_token: app.jwt.sign(claims), token_type: dpopJkt === undefined ? 'Bearer' : 'DPoP', expires_in: ACCESS_TOKEN_LIFETIME, scope }
   }
 }

@@ -58,10 +58,11 @@ t.test('the API says what is wrong in WWW-Authenticate (RFC 6750 §3)', async t 
   t.after(() => app.close())
   const none = await me(app)
   t.equal(none.statusCode, 401)
-  t.equal(none.headers['www-authenticate'], 'Bearer realm="example-basic"', 'no token sent: no error code')
+  const offered = ['Bearer realm="example-basic"', 'DPoP realm="example-basic", algs="ES256 EdDSA Ed25519 RS256 PS256"']
+  t.same(none.headers['www-authenticate'], offered, 'no token sent: no error code, both schemes offered (RFC 9449 §7.1)')
   const basic = await me(app, 'Basic ZGVtbzpkZW1v')
   t.equal(basic.statusCode, 401)
-  t.equal(basic.headers['www-authenticate'], 'Bearer realm="example-basic"')
+  t.same(basic.headers['www-authenticate'], offered)
   const malformed = await me(app, 'Bearer two words')
   t.equal(malformed.statusCode, 400)
   t.equal(malformed.headers['www-authenticate'], 'Bearer realm="example-basic", error="invalid_request"')

@@ -10,7 +10,7 @@ const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/
 /** `Bearer <token>` or `DPoP <token>` (scheme case-insensitive, token68 syntax); `token` undefined when malformed. */
 export function parseAuthorization (header: string | undefined): PresentedToken {
   if (header === undefined || header === '') return { scheme: 'none' }
-  const match = /^(Bearer|DPoP)(?: +(\S*))?\s*$/i.exec(header)
+  const match = /^(Bearer|DPoP)(?:\s+(.*?))?\s*$/is.exec(header)
   if (match === null) return { scheme: 'other' }
   const scheme = match[1]?.toLowerCase() === 'dpop' ? 'dpop' : 'bearer'
   const token = match[2]

@@ -8,6 +8,8 @@ t.test('parseAuthorization splits Bearer and DPoP, case-insensitively', async t 
   t.same(parseAuthorization('Bearer'), { scheme: 'bearer', token: undefined })
   t.same(parseAuthorization('DPoP a"b'), { scheme: 'dpop', token: undefined })
   t.same(parseAuthorization('Basic abc'), { scheme: 'other' })
+  t.same(parseAuthorization('Bearer two words'), { scheme: 'bearer', token: undefined })
+  t.same(parseAuthorization('BearerX abc'), { scheme: 'other' })
 })
 
 t.test('dpopChallenge names the error, a safe description and the algorithms', async t => {
