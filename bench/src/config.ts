@@ -43,6 +43,8 @@ export interface ServerEnv {
   redisPrefix?: string
   databaseUrl?: string
   pgSchema?: string
+  /** BENCH_DPOP=1: the plugin runs with `dpop: true` (dpop.ts). */
+  dpop?: boolean
 }
 
 export function readServerEnv (): ServerEnv {
@@ -51,6 +53,7 @@ export function readServerEnv (): ServerEnv {
   if (process.env.BENCH_REDIS_PREFIX !== undefined) env.redisPrefix = process.env.BENCH_REDIS_PREFIX
   if (process.env.BENCH_DATABASE_URL !== undefined) env.databaseUrl = process.env.BENCH_DATABASE_URL
   if (process.env.BENCH_PG_SCHEMA !== undefined) env.pgSchema = process.env.BENCH_PG_SCHEMA
+  if (process.env.BENCH_DPOP === '1') env.dpop = true
   return env
 }
 

@@ -74,7 +74,7 @@ export async function authorizeLoad (options: LoadOptions): Promise<LoadResult> 
  * Scenario 2: `POST /token` polling pending grants, cycling through `deviceCodes` so each
  * code is polled at the rate the run allows (slow_down bookkeeping included).
  */
-export async function pollLoad (options: LoadOptions, deviceCodes: readonly string[]): Promise<LoadResult> {
+export async function pollLoad (options: LoadOptions, deviceCodes: readonly string[], proof?: () => string): Promise<LoadResult> {
   const bodies = deviceCodes.map(code => `grant_type=${encodeURIComponent(DEVICE_CODE_GRANT_TYPE)}&client_id=${CLIENT_ID}&device_code=${code}`)
   let next = 0
   return await cannon(options, [{
@@ -83,6 +83,8 @@ export async function pollLoad (options: LoadOptions, deviceCodes: readonly stri
     headers: FORM_HEADERS,
     setupRequest: request => {
       request.body = bodies[next++ % bodies.length]!
+      // DPoP polls (dpop.ts): a fresh proof per request, as a device sends one.
+      if (proof !== undefined) request.headers = { ...FORM_HEADERS, dpop: proof() }
       return request
     }
   }])

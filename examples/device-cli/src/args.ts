@@ -11,6 +11,8 @@ export interface CliOptions {
   /** The API called with the token at the end; default: `/api/me` on the server. */
   api: URL
   qr: boolean
+  /** Bind the token to a key made for this run (RFC 9449 DPoP). Default true; `--no-dpop` turns it off. */
+  dpop: boolean
 }
 
 export type ParsedArgs = { help: true } | { help: false, options: CliOptions }
@@ -26,6 +28,7 @@ Options:
   --scope "A B"         scopes to ask for                   [default: the client's default scope]
   --api URL             API to call with the token          [default: SERVER/api/me]
   --no-qr               do not draw the QR code
+  --no-dpop             ask for a plain bearer token instead of a DPoP-bound one (RFC 9449)
   -h, --help            show this help
 
 Exit codes: 0 signed in, 1 error, 2 bad usage, 3 access denied, 4 code expired, 130 interrupted.
@@ -63,6 +66,7 @@ export function parseCliArgs (argv: string[], env: NodeJS.ProcessEnv = process.e
         scope: { type: 'string' },
         api: { type: 'string' },
         'no-qr': { type: 'boolean' },
+        'no-dpop': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' }
       }
     }))
@@ -76,7 +80,8 @@ export function parseCliArgs (argv: string[], env: NodeJS.ProcessEnv = process.e
     server,
     clientId,
     api: values.api === undefined ? new URL('/api/me', server) : url(values.api, '--api'),
-    qr: values['no-qr'] !== true
+    qr: values['no-qr'] !== true,
+    dpop: values['no-dpop'] !== true
   }
   const clientSecret = nonEmpty(values['client-secret']) ?? nonEmpty(env.DEVICE_CLIENT_SECRET)
   if (clientSecret !== undefined) options.clientSecret = clientSecret

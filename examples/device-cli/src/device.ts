@@ -4,13 +4,16 @@ import {
   ClientSecretBasic,
   discovery,
   fetchProtectedResource,
+  getDPoPHandle,
   initiateDeviceAuthorization,
   None,
   pollDeviceAuthorizationGrant,
+  randomDPoPKeyPair,
   ResponseBodyError,
   WWWAuthenticateChallengeError,
   type Configuration,
-  type DeviceAuthorizationResponse
+  type DeviceAuthorizationResponse,
+  type DPoPHandle
 } from 'openid-client'
 import { renderUnicodeCompact } from 'uqr'
 import type { CliOptions } from './args.js'
@@ -121,19 +124,27 @@ export async function signIn (options: CliOptions, term: Terminal, signal?: Abor
   }
   if (aborted()) return EXIT.interrupted
   instructions(term, auth, options.qr)
+  // RFC 9449: a key made for this run, never written anywhere. Every token request and API call
+  // carries a proof signed with it, so the token is useless to whoever copies it off this machine.
+  // openid-client answers the server's use_dpop_nonce by itself (one retry with the new nonce).
+  const DPoP: DPoPHandle | undefined = options.dpop ? getDPoPHandle(config, await randomDPoPKeyPair('ES256')) : undefined
 
   const expiresAt = Date.now() + auth.expires_in * 1000
   const spinner = waiting(term, expiresAt)
   let accessToken: string
+  let bound = false
   try {
     // openid-client waits `interval` before each poll and adds 5 s on slow_down (RFC 8628 §3.5).
     // Its own deadline would be expires_in; ours is a little later, so the server's
     // expired_token answer is what normally ends an unanswered code.
     const deadline = AbortSignal.timeout((auth.expires_in + Math.max(auth.interval ?? 5, 5) + 5) * 1000)
     const tokens = await pollDeviceAuthorizationGrant(config, auth, undefined, {
-      signal: signal === undefined ? deadline : AbortSignal.any([signal, deadline])
+      signal: signal === undefined ? deadline : AbortSignal.any([signal, deadline]),
+      ...(DPoP !== undefined && { DPoP })
     })
     accessToken = tokens.access_token
+    // openid-client lower-cases the token type.
+    bound = tokens.token_type === 'dpop'
   } catch (error) {
     spinner.stop()
     if (error instanceof ResponseBodyError && error.error === 'access_denied') {
@@ -153,10 +164,14 @@ export async function signIn (options: CliOptions, term: Terminal, signal?: Abor
     return EXIT.error
   }
   spinner.stop()
-  term.out('Approved. Calling the API with the access token…\n')
+  term.out(`Approved. ${bound
+    ? "The access token is bound to this device's DPoP key: it is useless without the key."
+    : DPoP === undefined ? 'The access token is a bearer token (DPoP is off).' : 'The server issued a bearer token: it does not bind tokens to keys (no DPoP).'}\n`)
+  term.out('Calling the API with the access token…\n')
 
   try {
-    const res = await fetchProtectedResource(config, accessToken, options.api, 'GET')
+    // A bound token goes with a proof (Authorization: DPoP); an unbound one as Bearer.
+    const res = await fetchProtectedResource(config, accessToken, options.api, 'GET', undefined, undefined, bound ? { DPoP } : undefined)
     if (!res.ok) throw new Error(`${options.api.href} answered ${res.status} ${res.statusText}`)
     const me = await res.json() as { subject?: unknown, clientId?: unknown, scope?: unknown }
     if (typeof me.subject !== 'string') throw new Error(`${options.api.href} did not say who is signed in`)

@@ -26,8 +26,26 @@ t.test('approve: the CLI shows the code, polls, and prints "Signed in as demo"',
   const decided = await decideInBrowser(browser, link, 'approve')
   t.equal(decided.shownCode, code, 'the browser shows the code the CLI showed')
   t.equal(await cli.exit, 0)
+  t.match(cli.stdout(), "Approved. The access token is bound to this device's DPoP key: it is useless without the key.\n", 'DPoP by default')
   t.match(cli.stdout(), /Signed in as demo \(client demo-tv, scope read\)\n$/)
   t.equal(cli.stderr(), '')
+})
+
+t.test('--no-dpop: a plain bearer token, and the CLI says so', async t => {
+  const cli = runCli(t, ['--server', server.base, '--no-qr', '--no-dpop'])
+  const link = (await cli.waitFor(LINK))[1] as string
+  await decideInBrowser(browser, link, 'approve')
+  t.equal(await cli.exit, 0)
+  t.match(cli.stdout(), 'Approved. The access token is a bearer token (DPoP is off).\n')
+  t.match(cli.stdout(), 'Signed in as demo (client demo-tv, scope read)')
+})
+
+t.test('--no-dpop with a client registered for DPoP only: exit 1 with invalid_dpop_proof', async t => {
+  const cli = runCli(t, ['--server', server.base, '--no-qr', '--no-dpop', '--client-id', 'demo-tv-dpop'])
+  const link = (await cli.waitFor(LINK))[1] as string
+  await decideInBrowser(browser, link, 'approve')
+  t.equal(await cli.exit, 1)
+  t.equal(cli.stderr(), 'The server refused the request: invalid_dpop_proof (this client must send a DPoP proof with every token request)\n')
 })
 
 t.test('deny: a non-zero exit and a clear message', async t => {
@@ -104,7 +122,7 @@ t.test('on a TTY: the code in bold, a spinner while polling, then the result', a
   const shown = out().split('\x1b').join('^[')
   t.match(shown, /\n {2}\^\[\[1m[A-Z]{4}-[A-Z]{4}\^\[\[22m\n/, 'the plain code is bold')
   t.match(shown, /\r\^\[\[2K⠋ Waiting for approval in the browser… \d+:\d\d left \(Ctrl\+C to cancel\)/)
-  t.match(out(), '\r\x1b[2KApproved. Calling the API with the access token…\n\x1b[1mSigned in as demo\x1b[22m (client demo-tv, scope read)\n', 'the spinner line is cleared first')
+  t.match(out(), "\r\x1b[2KApproved. The access token is bound to this device's DPoP key: it is useless without the key.\nCalling the API with the access token…\n\x1b[1mSigned in as demo\x1b[22m (client demo-tv, scope read)\n", 'the spinner line is cleared first')
 })
 
 t.test('the server dies while the device polls: exit 1, and why', async t => {
@@ -141,7 +159,7 @@ t.test('a token the API does not accept: exit 1 with the API\'s invalid_token', 
   const result = signIn(options(['--server', server.base, '--api', `${other.base}/api/me`, '--no-qr']), term)
   await decideInBrowser(browser, await link(), 'approve')
   t.equal(await result, 1)
-  t.equal(err(), 'Signed in, but the API call failed: The server refused the request: invalid_token [HTTP 401]\n')
+  t.equal(err(), 'Signed in, but the API call failed: The server refused the request: invalid_token (the access token is not valid) [HTTP 401]\n')
 })
 
 t.test('cancelled before polling starts: exit 130 at once', async t => {

@@ -13,11 +13,11 @@ function recordingTerminal (isTTY: boolean) {
 
 t.test('arguments: flags, then DEVICE_* variables, then the demo defaults', async t => {
   const defaults = parseCliArgs([], {})
-  t.same(defaults, { help: false, options: { server: new URL('http://127.0.0.1:3000'), clientId: 'demo-tv', api: new URL('http://127.0.0.1:3000/api/me'), qr: true } })
+  t.same(defaults, { help: false, options: { server: new URL('http://127.0.0.1:3000'), clientId: 'demo-tv', api: new URL('http://127.0.0.1:3000/api/me'), qr: true, dpop: true } })
   const env = { DEVICE_SERVER: 'https://auth.example.com/', DEVICE_CLIENT_ID: 'tv', DEVICE_CLIENT_SECRET: 's' }
-  t.same(parseCliArgs([], env), { help: false, options: { server: new URL('https://auth.example.com/'), clientId: 'tv', clientSecret: 's', api: new URL('https://auth.example.com/api/me'), qr: true } })
-  const flags = parseCliArgs(['--server', 'http://localhost:4000', '--client-id', 'cli', '--client-secret', 'x', '--scope', ' read write ', '--api', 'http://api.localhost/me', '--no-qr'], env)
-  t.same(flags, { help: false, options: { server: new URL('http://localhost:4000'), clientId: 'cli', clientSecret: 'x', scope: 'read write', api: new URL('http://api.localhost/me'), qr: false } })
+  t.same(parseCliArgs([], env), { help: false, options: { server: new URL('https://auth.example.com/'), clientId: 'tv', clientSecret: 's', api: new URL('https://auth.example.com/api/me'), qr: true, dpop: true } })
+  const flags = parseCliArgs(['--server', 'http://localhost:4000', '--client-id', 'cli', '--client-secret', 'x', '--scope', ' read write ', '--api', 'http://api.localhost/me', '--no-qr', '--no-dpop'], env)
+  t.same(flags, { help: false, options: { server: new URL('http://localhost:4000'), clientId: 'cli', clientSecret: 'x', scope: 'read write', api: new URL('http://api.localhost/me'), qr: false, dpop: false } })
   t.same(parseCliArgs(['--scope', ' ', '--server', ''], { DEVICE_SERVER: '' }), defaults, 'empty values count as absent')
   t.same(parseCliArgs(['-h'], {}), { help: true })
 })
