@@ -45,15 +45,25 @@ async function proofs (): Promise<() => string> {
   return () => made[next++ % made.length]!
 }
 
+/** Poll answers the grant decided (a refused proof never reaches the grant, so it is not among them). */
 interface Sample { rps: number, cpuUs: number, answers: Record<string, number> }
+
+async function answered (port: number): Promise<Record<string, number>> {
+  return ((await (await fetch(`http://127.0.0.1:${port}/bench/stats`)).json()) as { answers: Record<string, number> }).answers
+}
 
 async function measure (server: Server, proof?: () => string): Promise<Sample> {
   const o = { port: server.port, connections: CONNECTIONS }
   await pollLoad({ ...o, duration: WARMUP }, server.codes, proof)
+  const counted = await answered(server.port)
   const before = cpu(server.child.pid ?? 0)
   const load: LoadResult = await pollLoad({ ...o, duration: DURATION }, server.codes, proof)
   const used = cpu(server.child.pid ?? 0) - before
-  return { rps: load.rps, cpuUs: used / load.responses * 1e6, answers: load.status }
+  const answers: Record<string, number> = {}
+  for (const [k, v] of Object.entries(await answered(server.port))) if (v > (counted[k] ?? 0)) answers[k] = v - (counted[k] ?? 0)
+  const decided = Object.values(answers).reduce((a, b) => a + b, 0)
+  if (decided < load.responses * 0.99) throw new Error(`only ${decided} of ${load.responses} polls reached the grant: proofs were refused`)
+  return { rps: load.rps, cpuUs: used / load.responses * 1e6, answers }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN

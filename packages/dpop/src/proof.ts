@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { calculateJwkThumbprint, compactVerify, importJWK, type JWK } from 'jose'
+import { calculateJwkThumbprint, compactVerify, importJWK, type CryptoKey, type JWK, type KeyObject } from 'jose'
 import { invalidProof } from './errors.js'
 import { normalizeHtu } from './htu.js'
 
@@ -92,6 +92,34 @@ function checkClaims (claims: Record<string, unknown>, check: ProofCheck): { jti
   return { jti, iat, nonce }
 }
 
+interface ProofHeaderKey { alg: string, jwk: JWK, key: CryptoKey | KeyObject | Uint8Array, jkt: string }
+
+/**
+ * Keys by the exact protected-header segment that carried them. A device sends the same header
+ * (alg, typ, jwk) with every poll, so importing the key and hashing its thumbprint happen once
+ * per device instead of once per proof; the signature is still verified on every proof.
+ * Bounded: when full, the oldest entry goes.
+ */
+const headerKeys = new Map<string, ProofHeaderKey>()
+const MAX_CACHED_HEADERS = 1000
+
+async function headerKey (segment: string, algorithms: readonly string[]): Promise<ProofHeaderKey> {
+  const cached = headerKeys.get(segment)
+  // The allow-list may differ between verifiers: a cached key still has to be allowed here.
+  if (cached !== undefined && algorithms.includes(cached.alg)) return cached
+  const { alg, jwk } = checkHeader(decodeJson(segment, 'header'), algorithms)
+  let key
+  try {
+    key = await importJWK(jwk, alg)
+  } catch {
+    throw invalidProof(`the proof's jwk is not a usable ${alg} public key`)
+  }
+  const entry = { alg, jwk, key, jkt: await calculateJwkThumbprint(jwk, 'sha256') }
+  if (headerKeys.size >= MAX_CACHED_HEADERS) headerKeys.delete(headerKeys.keys().next().value as string)
+  headerKeys.set(segment, entry)
+  return entry
+}
+
 /**
  * RFC 9449 §4.3 steps 2–9, 11 and 12 for one `DPoP` header value: a compact JWS with
  * `typ: dpop+jwt`, an allowed asymmetric `alg`, a public `jwk` that verifies the signature, `htm`
@@ -101,19 +129,12 @@ function checkClaims (claims: Record<string, unknown>, check: ProofCheck): { jti
 export async function verifyProof (proof: string, check: ProofCheck): Promise<VerifiedProof> {
   if (proof.length > MAX_PROOF_LENGTH || !COMPACT_JWS.test(proof)) throw invalidProof('the DPoP header is not a compact JWS')
   const [headerSegment = '', payloadSegment = ''] = proof.split('.')
-  const { alg, jwk } = checkHeader(decodeJson(headerSegment, 'header'), check.algorithms)
-  let key
-  try {
-    key = await importJWK(jwk, alg)
-  } catch {
-    throw invalidProof(`the proof's jwk is not a usable ${alg} public key`)
-  }
+  const { alg, jwk, key, jkt } = await headerKey(headerSegment, check.algorithms)
   try {
     await compactVerify(proof, key, { algorithms: [alg] })
   } catch {
     throw invalidProof('the proof\'s signature does not verify with its jwk')
   }
   const { jti, iat, nonce } = checkClaims(decodeJson(payloadSegment, 'payload'), check)
-  const jkt = await calculateJwkThumbprint(jwk, 'sha256')
   return { jkt, jti, iat, nonce, jwk }
 }
