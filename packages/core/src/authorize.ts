@@ -41,6 +41,7 @@ export async function authorizeDevice (ctx: GrantContext, input: AuthorizeInput)
     throw new OAuthError('unauthorized_client', 'this client may not use the device authorization grant')
   }
   const scope = resolveScope(ctx, client, input.scope)
+  if (input.dpopJkt !== undefined && !ctx.dpopBinding) throw new TypeError('authorize: dpopJkt was given but this grant was created with dpopBinding: false')
 
   const deviceCode = generateDeviceCode()
   const deviceCodeHash = hashDeviceCode(deviceCode)

@@ -42,6 +42,8 @@ export interface GrantContext {
   pollLeewayMs: number
   userCodes: UserCodeFormat
   defaultScope: readonly string[]
+  /** Device codes may be bound to a DPoP key: the approved poll checks the key. */
+  dpopBinding: boolean
   issueToken: IssueToken
   emit: (event: DeviceGrantEvent) => void
 }

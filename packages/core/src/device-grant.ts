@@ -21,6 +21,13 @@ export interface DeviceGrantOptions {
   userCode?: UserCodeOptions
   /** Scope granted when neither the request nor the client names one. Default none. */
   defaultScope?: readonly string[]
+  /**
+   * Whether device codes may be bound to a DPoP key (`dpopJkt` given to `authorize`). Default
+   * true: the poll that finds a grant approved reads its record once more, to check the key
+   * before the claim. `false` saves that read (once per grant) and refuses a `dpopJkt` at
+   * `authorize`; the plugin sets it from its `dpop` option.
+   */
+  dpopBinding?: boolean
   onEvent?: EventListener
   /** Where a listener's error goes. Default: ignored. */
   onEventError?: (err: unknown) => void
@@ -84,6 +91,7 @@ export function createDeviceGrant (options: DeviceGrantOptions): DeviceGrant {
     pollLeewayMs: Math.round(leeway * 1000),
     userCodes: new UserCodeFormat(options.userCode),
     defaultScope,
+    dpopBinding: options.dpopBinding !== false,
     issueToken: options.issueToken,
     emit: safeEmitter(options.onEvent, options.onEventError ?? (() => {}))
   }

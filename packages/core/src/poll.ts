@@ -101,7 +101,7 @@ export async function pollOutcome (ctx: GrantContext, input: PollInput): Promise
   switch (grant.status) {
     case 'approved': {
       // Checked before the claim, so a poll with the wrong key (or none) leaves the grant as it was.
-      if (!await provesBoundKey(ctx, hash, input.dpopJkt)) return reject(ctx, clientId, OTHER_KEY)
+      if (ctx.dpopBinding && !await provesBoundKey(ctx, hash, input.dpopJkt)) return reject(ctx, clientId, OTHER_KEY)
       const won = await ctx.store.claim(hash, now)
       if (won === undefined) return reject(ctx, clientId, USED)
       const scope = won.grantedScope ?? won.scope

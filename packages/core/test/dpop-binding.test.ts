@@ -53,3 +53,22 @@ t.test('dpopBoundAccessTokens must be a boolean', async t => {
   t.throws(() => toClientLookup([{ clientId: 'x', dpopBoundAccessTokens: 'yes' as unknown as boolean }]), /dpopBoundAccessTokens/)
   t.doesNotThrow(() => toClientLookup([{ clientId: 'x', dpopBoundAccessTokens: true }]))
 })
+
+t.test('dpopBinding: false skips the key check and refuses to bind at authorize', async t => {
+  const store = new MemoryStore({ sweepInterval: 0 })
+  let reads = 0
+  const counting = new Proxy(store, {
+    get (target, prop) {
+      if (prop === 'findByDeviceCodeHash') return async (hash: string) => { reads++; return await target.findByDeviceCodeHash(hash) }
+      const value = Reflect.get(target, prop) as unknown
+      return typeof value === 'function' ? value.bind(target) : value
+    }
+  })
+  const grant = createDeviceGrant({ store: counting, dpopBinding: false, issueToken: () => ({ access_token: 'at', token_type: 'Bearer' }) })
+  await t.rejects(grant.authorize({ client: tv, verificationUri, dpopJkt: 'key-a' }), /dpopBinding: false/)
+  const auth = await grant.authorize({ client: tv, verificationUri })
+  await grant.approve(auth.user_code, 'alice')
+  reads = 0
+  t.match(await grant.pollOutcome({ client: tv, deviceCode: auth.device_code }), { ok: true })
+  t.equal(reads, 0, 'no extra read on the approved path')
+})

@@ -66,6 +66,8 @@ async function deviceGrantPlugin (fastify: FastifyInstance, options: DeviceGrant
     ...(options.defaultScope !== undefined && { defaultScope: options.defaultScope }),
     ...(options.onEvent !== undefined && { onEvent: options.onEvent }),
     ...(options.clock !== undefined && { clock: options.clock }),
+    // Without DPoP no device code is ever bound: the approved poll skips the bound-key read.
+    dpopBinding: options.dpop !== undefined && options.dpop !== false,
     onEventError: err => fastify.log.error({ err }, 'fastify-device-grant: onEvent listener failed')
   })
 
