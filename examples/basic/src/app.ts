@@ -45,7 +45,7 @@ export async function buildApp (config: ExampleConfig, logger = false): Promise<
     issueToken,
     // DPoP (RFC 9449): a device that proves a key gets a token bound to it. Server nonces when
     // DEVICE_GRANT_DPOP_NONCES=1, keyed from SESSION_SECRET so every instance accepts them.
-    dpop: config.dpopNonces ? { nonce: { secret: createHmac('sha256', config.sessionSecret).update('dpop-nonce').digest() } } : true,
+    dpop: config.dpopNonces === true ? { nonce: { secret: createHmac('sha256', config.sessionSecret).update('dpop-nonce').digest() } } : true,
     // The verification pages ask the app who is signed in; signed-out users go to the demo login
     // and come back to the same page afterwards.
     authenticate: (request, reply) => {

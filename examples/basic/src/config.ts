@@ -15,7 +15,7 @@ export interface ExampleConfig {
   /** Signs the access tokens (HS256). From JWT_SECRET; without it a random key per start, so tokens die with the process. */
   jwtSecret?: string
   /** DEVICE_GRANT_DPOP_NONCES=1: DPoP proofs must carry a server nonce (RFC 9449 §8). */
-  dpopNonces: boolean
+  dpopNonces?: boolean
 }
 
 /**
@@ -77,7 +77,8 @@ export function readConfig (env: NodeJS.ProcessEnv = process.env): ExampleConfig
   const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host
   const sessionSecret = env.SESSION_SECRET ?? randomBytes(32).toString('base64url')
   if (sessionSecret.length < 32) throw new Error('SESSION_SECRET must be at least 32 characters')
-  const config: ExampleConfig = { host, port, issuer: env.ISSUER ?? `http://${urlHost}:${port}`, sessionSecret, dpopNonces: env.DEVICE_GRANT_DPOP_NONCES === '1' }
+  const config: ExampleConfig = { host, port, issuer: env.ISSUER ?? `http://${urlHost}:${port}`, sessionSecret }
+  if (env.DEVICE_GRANT_DPOP_NONCES === '1') config.dpopNonces = true
   const expiresIn = positiveInteger(env, 'DEVICE_GRANT_EXPIRES_IN')
   const interval = positiveInteger(env, 'DEVICE_GRANT_INTERVAL')
   if (expiresIn !== undefined) config.expiresIn = expiresIn

@@ -19,7 +19,7 @@ fastify-device-grant example on ${config.issuer}
   metadata              GET  ${endpoints.metadata ?? '(off)'}
   store                 ${config.store?.kind ?? 'memory'}
   demo clients          demo-tv (public), demo-tv-dpop (public, DPoP only), demo-cli (secret: demo-cli-secret)
-  DPoP                  on${config.dpopNonces ? ', with server nonces' : ''}
+  DPoP                  on${config.dpopNonces === true ? ', with server nonces' : ''}
 `)
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

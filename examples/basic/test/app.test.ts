@@ -28,6 +28,7 @@ t.test('config defaults to 127.0.0.1:3000 and reads the overrides', async t => {
   t.same(custom, { host: '::1', port: 8080, issuer: 'http://[::1]:8080', expiresIn: 120, interval: 2, sessionSecret: 'x'.repeat(32) })
   t.equal(readConfig({ HOST: '0.0.0.0' }).issuer, 'http://127.0.0.1:3000')
   t.equal(readConfig({ ISSUER: 'https://tv.example.com' }).issuer, 'https://tv.example.com')
+  t.equal(readConfig({ DEVICE_GRANT_DPOP_NONCES: '1' }).dpopNonces, true)
   t.throws(() => readConfig({ PORT: 'eighty' }), /PORT must be a port number/)
   t.throws(() => readConfig({ DEVICE_GRANT_INTERVAL: '0' }), /DEVICE_GRANT_INTERVAL must be a positive/)
   t.throws(() => readConfig({ SESSION_SECRET: 'short' }), /at least 32 characters/)
