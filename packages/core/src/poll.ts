@@ -101,9 +101,12 @@ export async function pollOutcome (ctx: GrantContext, input: PollInput): Promise
   switch (grant.status) {
     case 'approved': {
       // Checked before the claim, so a poll with the wrong key (or none) leaves the grant as it was.
-      if (ctx.dpopBinding && !await provesBoundKey(ctx, hash, input.dpopJkt)) return reject(ctx, clientId, OTHER_KEY)
+      if (ctx.dpopBinding && await provesBoundKey(ctx, hash, input.dpopJkt) === false) return reject(ctx, clientId, OTHER_KEY)
       const won = await ctx.store.claim(hash, now)
       if (won === undefined) return reject(ctx, clientId, USED)
+      // A store without findByDeviceCodeHash: the key is checked here, on the claimed record, so
+      // another key still gets no token (the grant is spent, though).
+      if (ctx.dpopBinding && won.dpopJkt !== undefined && won.dpopJkt !== input.dpopJkt) return reject(ctx, clientId, OTHER_KEY)
       const scope = won.grantedScope ?? won.scope
       const subject = won.subject as string
       const issueInput: IssueTokenInput = { client, subject, scope, grant: won }
@@ -129,8 +132,10 @@ export async function pollOutcome (ctx: GrantContext, input: PollInput): Promise
  * A grant bound to a DPoP key at device authorization (RFC 9449 leaves this open for the device
  * grant) is redeemed only with a proof by that key. The poll's bookkeeping returns only the
  * polled fields, so the bound key costs one read, on the approved path only (once per grant).
+ * Undefined when the store cannot read a record by its hash (then the claim's record is checked).
  */
-async function provesBoundKey (ctx: GrantContext, hash: string, dpopJkt: string | undefined): Promise<boolean> {
+async function provesBoundKey (ctx: GrantContext, hash: string, dpopJkt: string | undefined): Promise<boolean | undefined> {
+  if (ctx.store.findByDeviceCodeHash === undefined) return undefined
   const record = await ctx.store.findByDeviceCodeHash(hash)
   return record?.dpopJkt === undefined || record.dpopJkt === dpopJkt
 }

@@ -153,9 +153,10 @@ export interface DeviceGrantStore {
   claim(deviceCodeHash: string, now: number): Promise<DeviceGrantRecord | undefined>
 
   /**
-   * Optional: the record under a device-code hash. Core never calls it (a poll reads through
-   * `recordPoll`); it is for operators' tools and a store's own tests. When present, the
-   * conformance suite checks it agrees with `findByUserCode`.
+   * Optional: the record under a device-code hash. A poll reads through `recordPoll`; core calls
+   * this only when a poll finds its grant approved and DPoP binding is on (`dpopBinding`), to
+   * check the bound key before the claim. Also for operators' tools and a store's own tests.
+   * When present, the conformance suite checks it agrees with `findByUserCode`.
    */
   findByDeviceCodeHash?(deviceCodeHash: string): Promise<DeviceGrantRecord | undefined>
 

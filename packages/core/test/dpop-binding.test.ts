@@ -72,3 +72,20 @@ t.test('dpopBinding: false skips the key check and refuses to bind at authorize'
   t.match(await grant.pollOutcome({ client: tv, deviceCode: auth.device_code }), { ok: true })
   t.equal(reads, 0, 'no extra read on the approved path')
 })
+
+t.test('a store without findByDeviceCodeHash: another key gets no token (checked on the claimed record)', async t => {
+  const store = new MemoryStore({ sweepInterval: 0 })
+  const withoutFind = new Proxy(store, {
+    get (target, prop) {
+      if (prop === 'findByDeviceCodeHash') return undefined
+      const value = Reflect.get(target, prop) as unknown
+      return typeof value === 'function' ? value.bind(target) : value
+    }
+  })
+  const issued: IssueTokenInput[] = []
+  const grant = createDeviceGrant({ store: withoutFind, issueToken: input => { issued.push(input); return { access_token: 'at', token_type: 'DPoP' } } })
+  const auth = await grant.authorize({ client: tv, verificationUri, dpopJkt: 'key-a' })
+  await grant.approve(auth.user_code, 'alice')
+  t.match(await grant.pollOutcome({ client: tv, deviceCode: auth.device_code, dpopJkt: 'key-b' }), { ok: false, error: 'invalid_dpop_proof' })
+  t.equal(issued.length, 0)
+})
