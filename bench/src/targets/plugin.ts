@@ -25,6 +25,7 @@ export async function pluginServer (kind: 'memory' | 'redis' | 'prisma', env: Se
     clients: [client],
     store,
     ...(env.dpop === true && { dpop: true }),
+    verificationUri: 'http://127.0.0.1/device',
     issueToken: () => ({ access_token: randomBytes(32).toString('base64url'), token_type: 'Bearer', expires_in: 3600 }),
     // The token endpoint's answers, counted where they are decided.
     onEvent: event => {

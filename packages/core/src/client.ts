@@ -121,12 +121,20 @@ export function secretsEqual (presented: string, expected: string): boolean {
 
 const DUMMY_SECRET = 'x'.repeat(32)
 
+/** What a request claims before anything is looked up: which client, and how it authenticates. */
+export interface ClientClaim {
+  clientId: string
+  method: ClientAuthMethod
+  /** Present for `client_secret_basic` and `client_secret_post`. */
+  secret?: string
+}
+
 /**
- * RFC 6749 §2.3 / §3.2.1, the same on both endpoints: one method per request, confidential
- * clients must authenticate, public clients identify with `client_id`. Failures via Basic are
- * 401 with a Basic challenge (§5.2); the others are 400.
+ * Step 1 of client authentication (RFC 6749 §2.3 / §3.2.1), the same on both endpoints: one
+ * method per request, well formed. Throws what the request itself got wrong; nothing is
+ * looked up, so a caller can count or limit the attempt before the secret is compared.
  */
-export async function authenticateClient (presented: PresentedCredentials, lookup: ClientLookup): Promise<AuthenticatedClient> {
+export function readClientClaim (presented: PresentedCredentials): ClientClaim {
   const { basic } = presented
   if (basic !== undefined) {
     if (presented.clientSecret !== undefined) {
@@ -138,32 +146,45 @@ export async function authenticateClient (presented: PresentedCredentials, looku
     if (presented.clientId !== undefined && presented.clientId !== basic.clientId) {
       throw new OAuthError('invalid_request', 'client_id does not match the Authorization header')
     }
-    const client = await lookup(basic.clientId)
-    const ok = secretsEqual(basic.clientSecret, client?.clientSecret ?? DUMMY_SECRET)
-    if (client === undefined || client.clientSecret === undefined || !ok || !allows(client, 'client_secret_basic')) {
-      throw new OAuthError('invalid_client', 'client authentication failed', { basicChallenge: true })
-    }
-    return { client, method: 'client_secret_basic' }
+    return { clientId: basic.clientId, method: 'client_secret_basic', secret: basic.clientSecret }
   }
-
   if (presented.clientId === undefined) {
     throw new OAuthError('invalid_client', 'client_id is required when the client does not authenticate')
   }
-  const found = lookup(presented.clientId)
-  // An array of clients answers synchronously: no extra turn of the microtask queue per request.
-  const client = isPromise(found) ? await found : found
   if (presented.clientSecret !== undefined) {
-    const ok = secretsEqual(presented.clientSecret, client?.clientSecret ?? DUMMY_SECRET)
-    if (client === undefined || client.clientSecret === undefined || !ok || !allows(client, 'client_secret_post')) {
-      throw new OAuthError('invalid_client', 'client authentication failed')
+    return { clientId: presented.clientId, method: 'client_secret_post', secret: presented.clientSecret }
+  }
+  return { clientId: presented.clientId, method: 'none' }
+}
+
+/**
+ * The last step: the claim against the registered client (undefined when unknown). Confidential
+ * clients must authenticate, public clients identify with `client_id`. Failures via Basic are
+ * 401 with a Basic challenge (§5.2); the others are 400. An unknown client's secret is still
+ * compared (with a dummy), so timing does not tell registered ids apart.
+ */
+export function verifyClient (claim: ClientClaim, client: DeviceClient | undefined): AuthenticatedClient {
+  const { method, secret } = claim
+  if (secret !== undefined) {
+    const ok = secretsEqual(secret, client?.clientSecret ?? DUMMY_SECRET)
+    if (client === undefined || client.clientSecret === undefined || !ok || !allows(client, method)) {
+      throw new OAuthError('invalid_client', 'client authentication failed', { basicChallenge: method === 'client_secret_basic' })
     }
-    return { client, method: 'client_secret_post' }
+    return { client, method }
   }
   if (client === undefined) throw new OAuthError('invalid_client', 'unknown client')
   if (client.clientSecret !== undefined) {
     throw new OAuthError('invalid_client', 'this client must authenticate')
   }
   return { client, method: 'none' }
+}
+
+/** Every step in sequence: read the claim, look the client up, verify. */
+export async function authenticateClient (presented: PresentedCredentials, lookup: ClientLookup): Promise<AuthenticatedClient> {
+  const claim = readClientClaim(presented)
+  const found = lookup(claim.clientId)
+  // An array of clients answers synchronously: no extra turn of the microtask queue per request.
+  return verifyClient(claim, isPromise(found) ? await found : found)
 }
 
 function allows (client: DeviceClient, method: ClientAuthMethod): boolean {

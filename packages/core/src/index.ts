@@ -7,11 +7,14 @@ export type { IssueToken, IssueTokenInput, TokenResponse } from './context.js'
 export {
   authenticateClient,
   parseBasicAuthorization,
-  toClientLookup
+  readClientClaim,
+  toClientLookup,
+  verifyClient
 } from './client.js'
 export type {
   AuthenticatedClient,
   ClientAuthMethod,
+  ClientClaim,
   ClientLookup,
   ClientRegistry,
   DeviceClient,

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { codeOf } from './codes.js'
-import { authenticateClient, OAuthError, parseBasicAuthorization, toClientLookup } from '../src/index.js'
+import { authenticateClient, OAuthError, parseBasicAuthorization, readClientClaim, toClientLookup, verifyClient } from '../src/index.js'
 import { secretsEqual } from '../src/client.js'
 
 const b64 = (s: string) => Buffer.from(s).toString('base64')
@@ -68,4 +68,24 @@ t.test('a client restricted to one method cannot use the other', async t => {
   t.equal(await codeOf(authenticateClient({ basic: { clientId: 'b', clientSecret: 'pw' }, clientSecret: 'pw' }, lookup)), 'invalid_request')
   t.equal(await codeOf(authenticateClient({ basic: { clientId: 'b', clientSecret: 'pw' }, clientId: 'c' }, lookup)), 'invalid_request')
   t.equal((await authenticateClient({ basic: { clientId: 'b', clientSecret: 'pw' }, clientId: 'b' }, lookup)).method, 'client_secret_basic')
+})
+
+t.test('client authentication as steps: the claim is read without a lookup, then verified against the client', async t => {
+  const outcome = (step: () => unknown): string => {
+    try {
+      step()
+      return 'ok'
+    } catch (err) {
+      return `${(err as OAuthError).error}/${(err as OAuthError).statusCode}`
+    }
+  }
+  t.strictSame(readClientClaim({ basic: { clientId: 'conf', clientSecret: 'pw' } }), { clientId: 'conf', method: 'client_secret_basic', secret: 'pw' })
+  t.strictSame(readClientClaim({ clientId: 'conf', clientSecret: 'pw' }), { clientId: 'conf', method: 'client_secret_post', secret: 'pw' })
+  t.strictSame(readClientClaim({ clientId: 'pub' }), { clientId: 'pub', method: 'none' })
+  t.equal(outcome(() => readClientClaim({ basic: { clientId: 'a', clientSecret: 'pw' }, clientSecret: 'pw' })), 'invalid_request/400')
+  const conf = { clientId: 'conf', clientSecret: 'pw' }
+  t.equal(verifyClient({ clientId: 'conf', method: 'client_secret_post', secret: 'pw' }, conf).method, 'client_secret_post')
+  t.equal(outcome(() => verifyClient({ clientId: 'conf', method: 'client_secret_basic', secret: 'no' }, conf)), 'invalid_client/401')
+  t.equal(outcome(() => verifyClient({ clientId: 'x', method: 'client_secret_post', secret: 'pw' }, undefined)), 'invalid_client/400')
+  t.equal(outcome(() => verifyClient({ clientId: 'conf', method: 'none' }, conf)), 'invalid_client/400', 'a confidential client must authenticate')
 })

@@ -1,6 +1,6 @@
 import type { AuthorizeInput, DeviceGrant } from '@device-grant/core'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { ClientAuthenticator } from './client-auth-limit.js'
+import type { ClientAuthenticator } from './client-auth.js'
 import { presentedCredentials } from './client-credentials.js'
 import { formParams, param } from './form.js'
 import { DpopProofError, sendDpopError, type DpopSupport } from './dpop.js'

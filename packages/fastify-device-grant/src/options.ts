@@ -6,10 +6,9 @@ import type {
   IssueToken,
   UserCodeOptions
 } from '@device-grant/core'
-import { validateClientAuthRateLimit, type ClientAuthRateLimitOptions } from './client-auth-limit.js'
+import { validateClientAuthRateLimit, type ClientAuthRateLimitOptions } from './rate-limit.js'
 import { validateDpopOptions, type DpopOptions } from './dpop.js'
-import type { Authenticate, PagesOptions } from './pages.js'
-import { validatePagesOptions } from './pages.js'
+import { validatePagesOptions, type Authenticate, type PagesOptions } from './pages/options.js'
 
 export interface DeviceGrantPaths {
   /** Default `/device_authorization`. */
@@ -34,7 +33,7 @@ export interface DeviceGrantPluginOptions {
   /**
    * Resolves the signed-in user for the verification pages, or sends the login redirect itself
    * and resolves undefined. Without it the plugin serves no pages: approve from your own UI
-   * through `fastify.deviceGrant` and point `verificationUri` at it.
+   * through `fastify.deviceGrant` and set `verificationUri` to it (register fails otherwise).
    */
   authenticate?: Authenticate
   /** The verification pages' settings; `false` serves none even with `authenticate`. */
@@ -44,7 +43,11 @@ export interface DeviceGrantPluginOptions {
   /** Prefix for the plugin's routes (the metadata route stays at the host root). */
   prefix?: string
   paths?: DeviceGrantPaths
-  /** Absolute URL shown to users, when the pages live elsewhere. Default: issuer origin + prefix + verification path. */
+  /**
+   * Absolute URL of the verification page shown to users. Required when the plugin serves no
+   * pages (no `authenticate`, or `pages: false`): the URL of your own page. Default: issuer
+   * origin + prefix + verification path, served by the plugin.
+   */
   verificationUri?: string
   /**
    * RFC 8414 metadata at `/.well-known/oauth-authorization-server`: `true` (default), `false`
@@ -132,8 +135,22 @@ export function validateOptions (options: DeviceGrantPluginOptions): ResolvedUrl
     throw new TypeError('fastify-device-grant: authenticate must be a function (request, reply) => subject | undefined')
   }
   if (options.pages !== undefined && options.pages !== false) validatePagesOptions(options.pages)
+  checkVerificationPage(options)
   validateClientAuthRateLimit(options.clientAuthRateLimit)
   validateDpopOptions(options.dpop)
   const issuer = options.issuer.replace(/\/+$/, '')
   return { issuer, insecure: url.protocol === 'http:' && !LOOPBACK.has(url.hostname) }
+}
+
+/** Someone has to serve `verification_uri`: the plugin (with `authenticate`) or the app. */
+function checkVerificationPage (options: DeviceGrantPluginOptions): void {
+  if (options.authenticate === undefined && options.pages !== undefined && options.pages !== false) {
+    throw new TypeError('fastify-device-grant: pages is set but authenticate is not, so no page would be served: ' +
+      'add authenticate: (request, reply) => subject | undefined, or remove pages')
+  }
+  const served = options.authenticate !== undefined && options.pages !== false
+  if (!served && options.verificationUri === undefined) {
+    throw new TypeError('fastify-device-grant: nothing serves the verification page: add authenticate: (request, reply) => subject | undefined ' +
+      'to serve the built-in pages, or verificationUri with the absolute URL of your own page')
+  }
 }

@@ -2,14 +2,15 @@ import { createDeviceGrant, toClientLookup, type DeviceGrant, type DecisionResul
 import { MemoryStore } from '@device-grant/store-memory'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { clientAuthenticator } from './client-auth-limit.js'
+import { clientAuthenticator } from './client-auth.js'
 import { deviceAuthorizationHandler } from './device-authorization.js'
 import { createDpopSupport } from './dpop.js'
 import { parseForm } from './form.js'
 import { buildMetadata, metadataPath } from './metadata.js'
 import { replyWithError, sendOAuthError } from './oauth-reply.js'
 import { DEFAULT_PATHS, validateOptions, type DeviceGrantPluginOptions } from './options.js'
-import { registerPages } from './pages.js'
+import { registerPages } from './pages/register.js'
+import { ClientAuthLimits } from './limits.js'
 import { counterFor } from './rate-limit.js'
 import { tokenHandler, type TokenHandler } from './token.js'
 import { OAuthError } from '@device-grant/core'
@@ -94,7 +95,10 @@ async function deviceGrantPlugin (fastify: FastifyInstance, options: DeviceGrant
   // Failed client authentications are counted like the pages' attempts: in the store when it can.
   const limitCounter = counterFor(store)
   fastify.addHook('onClose', limitCounter.close)
-  const authenticateRequest = clientAuthenticator(clients, options.clientAuthRateLimit, limitCounter.counter, grant.clock)
+  const clientLimits = options.clientAuthRateLimit === false
+    ? undefined
+    : new ClientAuthLimits(limitCounter.counter, grant.clock, options.clientAuthRateLimit ?? {})
+  const authenticateRequest = clientAuthenticator(clients, clientLimits)
   const handleToken = tokenHandler(grant, authenticateRequest, dpop, origin)
 
   fastify.decorate('deviceGrant', {
@@ -141,7 +145,8 @@ async function deviceGrantPlugin (fastify: FastifyInstance, options: DeviceGrant
         authenticate,
         action: routePrefix + paths.verification,
         options: pages ?? {},
-        secure: issuer.startsWith('https:')
+        secure: issuer.startsWith('https:'),
+        counter: limitCounter.counter
       })
     }, { prefix: `${options.prefix ?? ''}${paths.verification}` })
   }

@@ -20,6 +20,29 @@ export const DEFAULT_RATE_LIMIT: Required<RateLimitOptions> = {
   perCode: { max: 10, window: 600 }
 }
 
+/**
+ * RFC 6749 §2.3.1: an endpoint that checks client passwords "MUST protect [itself] against
+ * brute force attacks". Failed client authentications are counted per client and per IP.
+ */
+export interface ClientAuthRateLimitOptions {
+  /** Failed authentications of one confidential client, from anywhere. Default 10 per 10 minutes. */
+  perClient?: RateLimitRule
+  /** Failed client authentications from one IP, whatever the client. Default 50 per 10 minutes. */
+  perIp?: RateLimitRule
+}
+
+export const DEFAULT_CLIENT_AUTH_RATE_LIMIT: Required<ClientAuthRateLimitOptions> = {
+  perClient: { max: 10, window: 600 },
+  perIp: { max: 50, window: 600 }
+}
+
+export function validateClientAuthRateLimit (value: ClientAuthRateLimitOptions | false | undefined): void {
+  if (value === undefined || value === false) return
+  if (value === null || typeof value !== 'object') throw new TypeError('fastify-device-grant: clientAuthRateLimit must be an object or false')
+  validateRule('perClient', value.perClient, 'clientAuthRateLimit')
+  validateRule('perIp', value.perIp, 'clientAuthRateLimit')
+}
+
 export function validateRule (name: string, rule: RateLimitRule | undefined, where = 'pages.rateLimit'): void {
   if (rule === undefined) return
   if (rule === null || typeof rule !== 'object' || !Number.isInteger(rule.max) || rule.max < 1 ||

@@ -105,7 +105,7 @@ t.test('htu is the issuer\'s URL, whatever Host or X-Forwarded-* say (trustProxy
   const ctx = await buildApp({ clients, dpop: true }, undefined)
   t.after(() => ctx.app.close())
   const proxied = Fastify({ trustProxy: true })
-  await proxied.register(deviceGrant, { issuer: ISSUER, clients, dpop: true, clock: () => ctx.clock.now, issueToken: () => ({ access_token: 'a', token_type: 'DPoP' }) })
+  await proxied.register(deviceGrant, { issuer: ISSUER, verificationUri: `${ISSUER}/device`, clients, dpop: true, clock: () => ctx.clock.now, issueToken: () => ({ access_token: 'a', token_type: 'DPoP' }) })
   t.after(() => proxied.close())
   const auth = await authorize(proxied)
   const headers = { host: 'internal:8080', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' }
@@ -183,7 +183,7 @@ t.test('server nonces: use_dpop_nonce with a DPoP-Nonce header, then accepted wi
 t.test('the token handler mounted in an app\'s own route checks htu against that route', async t => {
   const app = Fastify()
   await app.register(formbody)
-  await app.register(deviceGrant, { issuer: ISSUER, clients, dpop: true, issueToken: ({ dpopJkt }) => ({ access_token: 'a', token_type: dpopJkt === undefined ? 'Bearer' : 'DPoP' }) })
+  await app.register(deviceGrant, { issuer: ISSUER, verificationUri: `${ISSUER}/device`, clients, dpop: true, issueToken: ({ dpopJkt }) => ({ access_token: 'a', token_type: dpopJkt === undefined ? 'Bearer' : 'DPoP' }) })
   app.post('/oauth/token', async (request, reply) => app.deviceGrant.tokenHandler(request, reply))
   t.after(() => app.close())
   const auth = await authorize(app)
@@ -202,7 +202,7 @@ t.test('a shared store without useOnce: replays are caught in this process, with
   const store = { ...rest, capabilities: { sharedAcrossProcesses: true } } as unknown as DeviceGrantStore
   const warnings: string[] = []
   const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { warnings.push(JSON.parse(line).msg) } } } })
-  await app.register(deviceGrant, { issuer: ISSUER, clients, store, dpop: true, issueToken: () => ({ access_token: 'a', token_type: 'Bearer' }) })
+  await app.register(deviceGrant, { issuer: ISSUER, verificationUri: `${ISSUER}/device`, clients, store, dpop: true, issueToken: () => ({ access_token: 'a', token_type: 'Bearer' }) })
   t.after(() => app.close())
   await app.ready()
   t.match(warnings, [/no useOnce\(\)/])

@@ -23,7 +23,10 @@ export interface TestApp {
   store: MemoryStore
 }
 
-/** An app on a real MemoryStore with a clock the test moves. */
+/**
+ * An app on a real MemoryStore with a clock the test moves. Without `authenticate` the plugin
+ * serves no pages, so the app's own page (as it would be) is the verification URI.
+ */
 export async function buildApp (overrides: Partial<DeviceGrantPluginOptions> = {}, register?: (app: FastifyInstance) => void): Promise<TestApp> {
   const clock = { now: Date.UTC(2026, 10, 29, 12), advance (s: number) { this.now += s * 1000 } }
   const issued: IssueTokenInput[] = []
@@ -39,6 +42,7 @@ export async function buildApp (overrides: Partial<DeviceGrantPluginOptions> = {
       issued.push(input)
       return { access_token: `at-${issued.length}`, token_type: 'Bearer', expires_in: 3600 }
     },
+    ...(overrides.authenticate === undefined && { verificationUri: 'https://auth.example.com/device' }),
     ...overrides
   })
   await app.ready()

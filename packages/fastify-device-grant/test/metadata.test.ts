@@ -46,7 +46,7 @@ t.test('an issuer with a path puts the well-known segment before it', async t =>
 })
 
 t.test('prefix moves every OAuth route and the advertised URLs', async t => {
-  const { app } = await buildApp({ prefix: '/oauth' })
+  const { app } = await buildApp({ prefix: '/oauth', authenticate: () => 'user' })
   t.after(() => app.close())
   const res = await app.inject({ method: 'POST', url: '/oauth/device_authorization', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'client_id=tv' })
   t.equal(res.statusCode, 200)
@@ -59,7 +59,7 @@ t.test('a parent prefix is honoured too', async t => {
   const app = Fastify()
   t.after(() => app.close())
   await app.register(async child => {
-    await child.register(deviceGrant, { issuer: 'https://a.example', clients: CLIENTS, issueToken })
+    await child.register(deviceGrant, { issuer: 'https://a.example', clients: CLIENTS, issueToken, authenticate: () => 'user' })
   }, { prefix: '/v1' })
   await app.ready()
   const res = await app.inject({ method: 'POST', url: '/v1/device_authorization', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'client_id=tv' })

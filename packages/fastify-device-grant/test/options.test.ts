@@ -3,7 +3,12 @@ import Fastify from 'fastify'
 import { deviceGrant, type DeviceGrantPluginOptions } from '../src/index.js'
 import { CLIENTS } from './helpers.js'
 
-const base: DeviceGrantPluginOptions = { issuer: 'https://auth.example.com', clients: CLIENTS, issueToken: () => ({ access_token: 'a', token_type: 'Bearer' }) }
+const base: DeviceGrantPluginOptions = {
+  issuer: 'https://auth.example.com',
+  clients: CLIENTS,
+  issueToken: () => ({ access_token: 'a', token_type: 'Bearer' }),
+  verificationUri: 'https://auth.example.com/activate'
+}
 
 async function registerError (options: unknown): Promise<string> {
   const app = Fastify()
@@ -43,6 +48,9 @@ const cases: Array<[string, Partial<Record<keyof DeviceGrantPluginOptions, unkno
   ['a path without a slash', { paths: { token: 'token' } }, /paths.token must start with/],
   ['an unknown path name', { paths: { authorize: '/a' } }, /not a known path/],
   ['a relative verificationUri', { verificationUri: '/device' }, /verificationUri must be an absolute/],
+  ['no pages and no verificationUri', { verificationUri: undefined }, /nothing serves the verification page: add authenticate: \(request, reply\) => subject \| undefined to serve the built-in pages, or verificationUri/],
+  ['pages: false and no verificationUri', { verificationUri: undefined, pages: false, authenticate: () => 'u' }, /nothing serves the verification page/],
+  ['pages without authenticate', { pages: { showDeviceInfo: false } }, /pages is set but authenticate is not, so no page would be served: add authenticate/],
   ['a prefix without a slash', { prefix: 'oauth' }, /prefix must be a path/],
   ['a zero bodyLimit', { bodyLimit: 0 }, /bodyLimit must be a positive integer/],
   ['metadata of the wrong type', { metadata: 'yes' }, /metadata must be a boolean or an object/]

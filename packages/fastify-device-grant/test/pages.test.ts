@@ -356,7 +356,7 @@ t.test('device info can be hidden', async t => {
 
 t.test('without authenticate, or with pages: false, no pages are served', async t => {
   const plain = await buildApp()
-  const off = await pagesApp({ pages: false })
+  const off = await pagesApp({ pages: false, verificationUri: 'https://auth.example.com/activate' })
   t.after(() => Promise.all([plain.app.close(), off.app.close()]))
   t.equal((await plain.app.inject('/device')).statusCode, 404)
   t.equal((await off.app.inject('/device')).statusCode, 404)
@@ -426,4 +426,19 @@ t.test('a shared store without a CSRF secret is warned about', async t => {
   await app.register(deviceGrant, { issuer: 'https://a.example', clients: [{ clientId: 'tv' }], store, authenticate, issueToken: () => ({ access_token: 'a', token_type: 'Bearer' }) })
   await app.ready()
   t.ok(lines.some(l => l.includes('pages.csrfSecret is not set')))
+})
+
+t.test("the pages' internal state is not part of the app's request and reply types", async t => {
+  const { app } = await pagesApp()
+  t.after(() => app.close())
+  // Typechecked with the rest of the tests: a public augmentation would make these lines errors.
+  const probe = (request: FastifyRequest, reply: import('fastify').FastifyReply) => [
+    // @ts-expect-error no `deviceGrantNonce` on FastifyRequest
+    request.deviceGrantNonce,
+    // @ts-expect-error no `deviceGrantViewAsync` on FastifyReply
+    reply.deviceGrantViewAsync
+  ]
+  t.equal(typeof probe, 'function')
+  const res = await app.inject('/device')
+  t.notOk(Object.keys(res).includes('deviceGrantNonce'))
 })

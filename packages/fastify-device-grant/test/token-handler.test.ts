@@ -12,6 +12,7 @@ async function existingServer () {
     issuer: 'https://auth.example.com',
     clients: CLIENTS,
     paths: { token: '/device/token' },
+    verificationUri: 'https://auth.example.com/activate',
     issueToken: ({ subject }) => ({ access_token: `for-${subject}`, token_type: 'Bearer' })
   })
   app.post('/oauth/token', async (request, reply) => {
