@@ -124,6 +124,45 @@ t.test('a wrong code shows the form again with the error, and French speakers re
   await page.screenshot({ path: join(SHOTS, '6-unknown-fr.png'), fullPage: true })
 })
 
+t.test('proximity: a device that asked from another network is flagged on the confirm page, one on the same network is not', async t => {
+  // A device elsewhere (as in remote phishing): its request reached the server from another network.
+  const far = (await app.inject({
+    method: 'POST',
+    url: '/device_authorization',
+    remoteAddress: '203.0.113.9',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'client_id=demo-tv'
+  })).json() as { device_code: string, verification_uri_complete: string }
+  const near = await startDevice()
+  const context = await browser.newContext({ viewport: { width: 420, height: 900 }, locale: 'en-US' })
+  t.teardown(() => context.close())
+  const page = await context.newPage()
+  page.setDefaultTimeout(10_000)
+  await page.goto(`${base}/login`)
+  await logIn(page)
+
+  await page.goto(far.verification_uri_complete)
+  await page.getByRole('heading', { name: 'Is this your device?' }).waitFor()
+  const warning = page.locator('[data-proximity="different-network"]')
+  t.equal(await warning.count(), 1, 'the warning element carries data-proximity="different-network"')
+  t.ok(await warning.isVisible(), 'and is visible')
+  t.match(await warning.textContent(), 'this request came from a different network')
+  const deny = page.getByRole('button', { name: 'Deny' })
+  // Evaluated in the page (a string: this project's types have no DOM).
+  const background = async (value: 'approve' | 'deny') => await page.evaluate(`getComputedStyle(document.querySelector('button[value=${value}]')).backgroundColor`) as string
+  t.not(await background('deny'), await background('approve'), 'Deny has the emphasis')
+  t.equal(await page.evaluate('document.activeElement.value'), 'deny', 'and the focus')
+  await page.screenshot({ path: join(SHOTS, '7-different-network.png'), fullPage: true })
+  await deny.click()
+  await page.getByRole('heading', { name: 'Request denied' }).waitFor()
+  t.equal((await pollOnce(far.device_code)).body.error, 'access_denied')
+
+  await page.goto(near.verification_uri_complete)
+  await page.getByRole('heading', { name: 'Is this your device?' }).waitFor()
+  t.equal(await page.locator('[data-proximity]').count(), 0, 'no warning when the browser is on the device’s network')
+  t.equal(await background('deny'), await background('approve'), 'and Deny and Approve look alike')
+})
+
 t.test('the pages cannot be framed and run no script', async t => {
   const context = await browser.newContext()
   t.teardown(() => context.close())

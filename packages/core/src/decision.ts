@@ -55,10 +55,16 @@ export async function lookupGrant (ctx: GrantContext, userCodeInput: string): Pr
   return record === undefined ? undefined : toView(ctx, record, ctx.clock())
 }
 
+/** What the approving page established about the decision, carried into its event. */
+export interface DecisionOptions {
+  /** Whether the approving browser was on the device's network (as the page judged it). */
+  sameNetwork?: boolean
+}
+
 type Action =
   | { kind: 'bind' }
-  | { kind: 'approve', grantedScope?: string }
-  | { kind: 'deny' }
+  | ({ kind: 'approve', grantedScope?: string } & DecisionOptions)
+  | ({ kind: 'deny' } & DecisionOptions)
 
 /**
  * Every check runs before one conditional write; when the write loses, the grant is read again
@@ -83,10 +89,11 @@ export async function decide (ctx: GrantContext, userCodeInput: string, subject:
   const after = await ctx.store.findByUserCode(grant.userCode)
   const current = after === undefined ? undefined : toView(ctx, after, ctx.clock())
   if (!won) return refusal(current, subject) ?? { ok: false, reason: 'already_decided', ...(current && { grant: current }) }
+  const network = action.kind !== 'bind' && action.sameNetwork !== undefined ? { sameNetwork: action.sameNetwork } : {}
   if (current !== undefined && action.kind === 'approve') {
-    ctx.emit({ type: 'grant.approved', clientId: current.clientId, userCode: current.displayCode, subject, scope: current.grantedScope ?? current.scope })
+    ctx.emit({ type: 'grant.approved', clientId: current.clientId, userCode: current.displayCode, subject, scope: current.grantedScope ?? current.scope, ...network })
   } else if (current !== undefined && action.kind === 'deny') {
-    ctx.emit({ type: 'grant.denied', clientId: current.clientId, userCode: current.displayCode, subject })
+    ctx.emit({ type: 'grant.denied', clientId: current.clientId, userCode: current.displayCode, subject, ...network })
   }
   return { ok: true, grant: current ?? grant }
 }

@@ -2,8 +2,8 @@ import { authorizeDevice, type AuthorizeInput, type DeviceAuthorizationResponse 
 import { systemClock, type Clock } from './clock.js'
 import { DEFAULT_EXPIRES_IN_SECONDS, DEFAULT_INTERVAL_SECONDS, DEFAULT_POLL_LEEWAY_SECONDS } from './constants.js'
 import { safeEmitter, type GrantContext, type IssueToken, type TokenResponse } from './context.js'
-import { decide, lookupGrant, type DecisionResult, type GrantView } from './decision.js'
-import type { EventListener } from './events.js'
+import { decide, lookupGrant, type DecisionOptions, type DecisionResult, type GrantView } from './decision.js'
+import type { DeviceGrantEvent, EventListener } from './events.js'
 import { pollDeviceCode, pollOutcome, type PollInput, type PollOutcome } from './poll.js'
 import { parseScope } from './scope.js'
 import type { DeviceGrantStore } from './store.js'
@@ -54,8 +54,10 @@ export interface DeviceGrant {
   lookup(userCode: string): Promise<GrantView | undefined>
   /** Binds a pending grant to the first user who opens it. */
   bind(userCode: string, subject: string): Promise<DecisionResult>
-  approve(userCode: string, subject: string, options?: { grantedScope?: string }): Promise<DecisionResult>
-  deny(userCode: string, subject: string): Promise<DecisionResult>
+  approve(userCode: string, subject: string, options?: DecisionOptions & { grantedScope?: string }): Promise<DecisionResult>
+  deny(userCode: string, subject: string, options?: DecisionOptions): Promise<DecisionResult>
+  /** Sends an event to `onEvent` as the grant's own are sent (a listener's failure goes to `onEventError`). */
+  emit(event: DeviceGrantEvent): void
 }
 
 function seconds (name: string, value: number | undefined, fallback: number, min: number, max: number, integer = true): number {
@@ -107,7 +109,8 @@ export function createDeviceGrant (options: DeviceGrantOptions): DeviceGrant {
     pollOutcome: input => pollOutcome(ctx, input),
     lookup: userCode => lookupGrant(ctx, userCode),
     bind: (userCode, subject) => decide(ctx, userCode, subject, { kind: 'bind' }),
-    approve: (userCode, subject, opts = {}) => decide(ctx, userCode, subject, opts.grantedScope === undefined ? { kind: 'approve' } : { kind: 'approve', grantedScope: opts.grantedScope }),
-    deny: (userCode, subject) => decide(ctx, userCode, subject, { kind: 'deny' })
+    approve: (userCode, subject, opts = {}) => decide(ctx, userCode, subject, { kind: 'approve', ...opts }),
+    deny: (userCode, subject, opts = {}) => decide(ctx, userCode, subject, { kind: 'deny', ...opts }),
+    emit: ctx.emit
   }
 }

@@ -2,7 +2,7 @@ export { createDeviceGrant } from './device-grant.js'
 export type { DeviceGrant, DeviceGrantOptions } from './device-grant.js'
 export type { AuthorizeInput, DeviceAuthorizationResponse } from './authorize.js'
 export type { PollInput as TokenPollInput, PollOutcome, PollRefusalCode } from './poll.js'
-export type { DecisionFailure, DecisionResult, GrantState, GrantView } from './decision.js'
+export type { DecisionFailure, DecisionOptions, DecisionResult, GrantState, GrantView } from './decision.js'
 export type { IssueToken, IssueTokenInput, TokenResponse } from './context.js'
 export {
   authenticateClient,

@@ -2,7 +2,7 @@ import t from 'tap'
 import { codeOf } from './codes.js'
 // The reference store from source: core keeps no package dependency on a store.
 import { MemoryStore } from '../../store-memory/src/index.js'
-import { createDeviceGrant, OAuthError, type DeviceClient, type DeviceGrantOptions } from '../src/index.js'
+import { createDeviceGrant, OAuthError, type DeviceClient, type DeviceGrantEvent, type DeviceGrantOptions } from '../src/index.js'
 
 const tv: DeviceClient = { clientId: 'tv' }
 
@@ -136,4 +136,26 @@ t.test('device info is truncated, never refused', async t => {
   const view = await grant.lookup(auth.user_code)
   t.equal(view?.ip?.length, 512)
   t.equal(view?.userAgent?.length, 512)
+})
+
+t.test('a decision carries sameNetwork into its event when the page compared networks', async t => {
+  const events: DeviceGrantEvent[] = []
+  const { grant } = setup({ onEvent: e => { events.push(e) } })
+  const a = await start(grant)
+  const b = await start(grant)
+  const c = await start(grant)
+  await grant.approve(a.user_code, 'u', { sameNetwork: true })
+  await grant.deny(b.user_code, 'u', { sameNetwork: false })
+  await grant.approve(c.user_code, 'u')
+  const decided = events.filter(e => e.type === 'grant.approved' || e.type === 'grant.denied')
+  t.match(decided[0], { type: 'grant.approved', sameNetwork: true })
+  t.match(decided[1], { type: 'grant.denied', sameNetwork: false })
+  t.notOk('sameNetwork' in (decided[2] as object), 'not compared: not claimed')
+})
+
+t.test('emit sends an event through onEvent like the grant’s own', async t => {
+  const events: DeviceGrantEvent[] = []
+  const { grant } = setup({ onEvent: e => { events.push(e) } })
+  grant.emit({ type: 'verification.attack_suspected', failures: 1001, max: 1000, windowSeconds: 600, windowEndsAt: 0 })
+  t.strictSame(events, [{ type: 'verification.attack_suspected', failures: 1001, max: 1000, windowSeconds: 600, windowEndsAt: 0 }])
 })

@@ -31,21 +31,27 @@ export function clientAuthenticator (clients: ClientLookup, limits: ClientAuthLi
     return authenticateSecret(presented, ip)
   }
 
-  /** Resolve the client, check its limit, verify the secret, record the outcome: in that order. */
+  /**
+   * Resolve the client, count the attempt against its limits (refused when over), verify the
+   * secret, record the outcome: a success is refunded, a failure stays counted.
+   */
   async function authenticateSecret (presented: PresentedCredentials, ip: string): Promise<AuthenticatedClient> {
     const claim = readClientClaim(presented)
     const client = await clients(claim.clientId)
-    const attempt = limited.attempt(ip, claim.clientId, client)
-    const basicChallenge = claim.method === 'client_secret_basic'
-    const wait = await limited.blocked(attempt)
-    if (wait !== undefined) throw new OAuthError('invalid_client', BLOCKED, { basicChallenge, retryAfter: wait })
+    const counted = await limited.attempt(ip, claim.clientId, client)
+    if (counted.retryAfter !== undefined) {
+      throw new OAuthError('invalid_client', BLOCKED, { basicChallenge: claim.method === 'client_secret_basic', retryAfter: counted.retryAfter })
+    }
+    let verified: AuthenticatedClient
     try {
-      return verifyClient(claim, client)
+      verified = verifyClient(claim, client)
     } catch (err) {
-      const retryAfter = await limited.failed(attempt)
+      const retryAfter = limited.failed(counted.attempt)
       // The failure that uses up a budget already says when to come back.
       if (retryAfter === undefined || !isOAuthError(err)) throw err
       throw new OAuthError('invalid_client', err.description, { basicChallenge: err.basicChallenge, retryAfter, cause: err })
     }
+    await limited.succeeded(counted.attempt)
+    return verified
   }
 }

@@ -5,7 +5,7 @@ export default deviceGrant
 export type { DeviceGrantDecorator, DeviceGrantEndpoints } from './plugin.js'
 export type { DeviceGrantPaths, DeviceGrantPluginOptions } from './options.js'
 export type { TokenHandler } from './token.js'
-export type { Authenticate, PageName, PagesOptions } from './pages/options.js'
+export type { Authenticate, PageName, PagesOptions, Proximity, SameNetwork } from './pages/options.js'
 export type { PageMessages } from './messages.js'
 export { en as englishMessages, fr as frenchMessages } from './messages.js'
 export type { RateLimitOptions, RateLimitRule } from './rate-limit.js'

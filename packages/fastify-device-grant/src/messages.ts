@@ -18,6 +18,8 @@ export interface PageMessages {
   ipAddress: string
   browser: string
   warning: string
+  /** On the confirm page when the browser is on another network than the device. */
+  differentNetwork: string
   approve: string
   deny: string
   approvedHeading: string
@@ -39,6 +41,9 @@ export interface PageMessages {
   errorBody: string
   unavailableHeading: string
   unavailableBody: string
+  /** The page `proximity: 'require'` shows instead of approving from another network. */
+  differentNetworkHeading: string
+  differentNetworkBody: string
 }
 
 export const en: PageMessages = {
@@ -60,6 +65,7 @@ export const en: PageMessages = {
   ipAddress: 'IP address',
   browser: 'Device software',
   warning: 'Only approve if you started this yourself, on a device you have with you. If someone sent you this code or link, deny it.',
+  differentNetwork: 'Warning: this request came from a different network than the one you are on now. If the device is not right here with you, someone else may be trying to get into your account. Deny it.',
   approve: 'Approve',
   deny: 'Deny',
   approvedHeading: 'Device connected',
@@ -80,7 +86,9 @@ export const en: PageMessages = {
   errorHeading: 'Something went wrong',
   errorBody: 'The request could not be completed. Enter the code again to continue.',
   unavailableHeading: 'Temporarily unavailable',
-  unavailableBody: 'We cannot complete this right now. Please try again in a moment.'
+  unavailableBody: 'We cannot complete this right now. Please try again in a moment.',
+  differentNetworkHeading: 'Approve from the device’s network',
+  differentNetworkBody: 'This request came from a different network than the one you are on, so it cannot be approved from here. Connect to the same network as the device (the same Wi-Fi, for example) and enter the code again. If you did not start this yourself, ignore it.'
 }
 
 export const fr: PageMessages = {
@@ -102,6 +110,7 @@ export const fr: PageMessages = {
   ipAddress: 'Adresse IP',
   browser: 'Logiciel de l’appareil',
   warning: 'N’acceptez que si vous avez lancé cette demande vous-même, sur un appareil que vous avez avec vous. Si quelqu’un vous a envoyé ce code ou ce lien, refusez.',
+  differentNetwork: 'Attention : cette demande vient d’un autre réseau que celui où vous êtes. Si l’appareil n’est pas ici, avec vous, quelqu’un d’autre essaie peut-être d’accéder à votre compte. Refusez-la.',
   approve: 'Accepter',
   deny: 'Refuser',
   approvedHeading: 'Appareil connecté',
@@ -122,7 +131,9 @@ export const fr: PageMessages = {
   errorHeading: 'Un problème est survenu',
   errorBody: 'La demande n’a pas pu aboutir. Saisissez à nouveau le code pour continuer.',
   unavailableHeading: 'Service momentanément indisponible',
-  unavailableBody: 'Impossible de terminer pour le moment. Réessayez dans un instant.'
+  unavailableBody: 'Impossible de terminer pour le moment. Réessayez dans un instant.',
+  differentNetworkHeading: 'Acceptez depuis le réseau de l’appareil',
+  differentNetworkBody: 'Cette demande vient d’un autre réseau que celui où vous êtes : elle ne peut pas être acceptée d’ici. Connectez-vous au même réseau que l’appareil (le même Wi-Fi, par exemple) et saisissez à nouveau le code. Si vous n’êtes pas à l’origine de cette demande, ignorez-la.'
 }
 
 export const builtInLocales: Record<string, PageMessages> = { en, fr }

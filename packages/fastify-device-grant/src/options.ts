@@ -76,10 +76,18 @@ export interface DeviceGrantPluginOptions {
    * header is then ignored, as before. See docs/dpop.md.
    */
   dpop?: boolean | DpopOptions
+  /**
+   * Per-address limits (code entry, client secrets) count an IPv6 address by this prefix
+   * length, since one IPv6 host usually holds a whole /64. Default 64 (e.g. 56 for ISPs that
+   * hand out /56s). IPv4 and IPv4-mapped IPv6 addresses count one by one.
+   */
+  ipv6Prefix?: number
   /** Largest accepted form body in bytes on the OAuth endpoints. Default 16384. */
   bodyLimit?: number
   clock?: Clock
 }
+
+export const DEFAULT_IPV6_PREFIX = 64
 
 export const DEFAULT_PATHS: Required<DeviceGrantPaths> = {
   deviceAuthorization: '/device_authorization',
@@ -130,6 +138,9 @@ export function validateOptions (options: DeviceGrantPluginOptions): ResolvedUrl
   }
   if (options.bodyLimit !== undefined && !(Number.isInteger(options.bodyLimit) && options.bodyLimit > 0)) {
     throw new TypeError('fastify-device-grant: bodyLimit must be a positive integer (bytes)')
+  }
+  if (options.ipv6Prefix !== undefined && !(Number.isInteger(options.ipv6Prefix) && options.ipv6Prefix >= 1 && options.ipv6Prefix <= 128)) {
+    throw new TypeError('fastify-device-grant: ipv6Prefix must be an integer from 1 to 128 (e.g. 64 or 56)')
   }
   if (options.authenticate !== undefined && typeof options.authenticate !== 'function') {
     throw new TypeError('fastify-device-grant: authenticate must be a function (request, reply) => subject | undefined')

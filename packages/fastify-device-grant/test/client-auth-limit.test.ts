@@ -94,7 +94,8 @@ t.test('what is and is not counted', async t => {
   for (let i = 0; i < 5; i++) {
     t.equal((await from(app, '10.0.0.1', '/device_authorization', { client_id: 'cli', client_secret: AWKWARD_SECRET })).statusCode, 200)
   }
-  t.ok(hits.every(h => h.increment === 0), 'a successful confidential client only reads the counters')
+  t.ok(hits.every(h => h.increment === 1 || h.increment === -1), 'counted first (+1)...')
+  t.equal(hits.filter(h => h.increment === -1).length, hits.filter(h => h.increment === 1).length, '...and refunded (-1) on success')
   t.strictSame([...new Set(hits.map(h => h.key))].sort(), ['client-auth:client:cli', 'client-auth:ip:10.0.0.1'])
   hits.length = 0
   // Failures that are not guesses: no secret at all, a malformed header, two methods at once.
@@ -168,4 +169,62 @@ t.test('the option is validated', async t => {
     [{ perIp: { max: 5, window: -1 } }, /clientAuthRateLimit\.perIp needs an integer max >= 1 and a window in seconds > 0/]
   ]
   for (const [value, message] of bad) await t.rejects(buildApp({ clientAuthRateLimit: value as never }), message)
+})
+
+t.test('a burst of simultaneous guesses is counted before any secret is compared', async t => {
+  const { app } = await buildApp()
+  t.after(() => app.close())
+  const burst = await Promise.all(Array.from({ length: 30 }, (_, i) =>
+    from(app, `127.0.1.${i + 1}`, '/device_authorization', { client_id: 'cli', client_secret: `guess-${i}` })))
+  const compared = burst.filter(r => r.json().error_description === 'client authentication failed')
+  t.equal(compared.length, 10, 'exactly the 10 the window allows were compared')
+  for (const res of burst.filter(r => !compared.includes(r))) isBlocked(t, res)
+})
+
+t.test('across two instances on one store, from many addresses: 10 guesses per client in all', async t => {
+  const store = new MemoryStore({ sweepInterval: 0 })
+  const one = await buildApp({ store })
+  const two = await buildApp({ store })
+  t.after(() => Promise.all([one.app.close(), two.app.close()]))
+  const answers: string[] = []
+  for (let i = 0; i < 16; i++) {
+    const res = await from(i % 2 === 0 ? one.app : two.app, `127.0.2.${i + 1}`, '/token', { ...tokenParams, client_id: 'cli', client_secret: `guess-${i}` })
+    answers.push(res.json().error_description)
+  }
+  t.equal(answers.filter(a => a === 'client authentication failed').length, 10)
+  t.ok(answers.slice(10).every(a => /too many failed/.test(a)))
+})
+
+t.test('per address, IPv6 counts by /64 and IPv4-mapped as IPv4', async t => {
+  const { app } = await buildApp({ clientAuthRateLimit: { perIp: { max: 3, window: 60 } } })
+  t.after(() => app.close())
+  for (let i = 1; i <= 3; i++) await from(app, `2001:db8:5:6::${i}`, '/device_authorization', { client_id: 'no-such-client', client_secret: 'x' })
+  isBlocked(t, await from(app, '2001:db8:5:6:ffff::1', '/device_authorization', { client_id: 'post-only', client_secret: 'post-secret' }))
+  t.equal((await from(app, '2001:db8:5:7::1', '/device_authorization', { client_id: 'post-only', client_secret: 'post-secret' })).statusCode, 200, 'the next /64 is another address')
+  for (let i = 1; i <= 3; i++) await from(app, '::ffff:192.0.2.9', '/device_authorization', { client_id: 'no-such-client', client_secret: 'x' })
+  isBlocked(t, await from(app, '192.0.2.9', '/device_authorization', { client_id: 'post-only', client_secret: 'post-secret' }))
+})
+
+t.test('ipv6Prefix widens the group for client secrets too', async t => {
+  const { app } = await buildApp({ ipv6Prefix: 56, clientAuthRateLimit: { perIp: { max: 2, window: 60 } } })
+  t.after(() => app.close())
+  await from(app, '2001:db8:5:610::1', '/device_authorization', { client_id: 'no-such-client', client_secret: 'x' })
+  await from(app, '2001:db8:5:620::1', '/device_authorization', { client_id: 'no-such-client', client_secret: 'x' })
+  isBlocked(t, await from(app, '2001:db8:5:6ff::1', '/device_authorization', { client_id: 'post-only', client_secret: 'post-secret' }))
+})
+
+t.test('a store that refuses refunds: the success still succeeds, the attempt stays counted, and the log says why', async t => {
+  const store = new MemoryStore({ sweepInterval: 0 })
+  const hit = store.hit.bind(store)
+  // As a store written before the contract allowed negative increments.
+  store.hit = async (key, window) => {
+    if (window.increment < 0) throw new TypeError('increment must be an integer >= 0')
+    return await hit(key, window)
+  }
+  const lines: string[] = []
+  const { app } = await buildApp({ store, clientAuthRateLimit: { perClient: { max: 2, window: 60 } } }, undefined, lines)
+  t.after(() => app.close())
+  for (let i = 0; i < 2; i++) t.equal((await from(app, '10.0.0.1', '/device_authorization', { client_id: 'cli', client_secret: AWKWARD_SECRET })).statusCode, 200)
+  isBlocked(t, await from(app, '10.0.0.1', '/device_authorization', { client_id: 'cli', client_secret: AWKWARD_SECRET }))
+  t.ok(lines.some(l => l.includes('a rate-limit refund failed')))
 })

@@ -27,11 +27,12 @@ export interface TestApp {
  * An app on a real MemoryStore with a clock the test moves. Without `authenticate` the plugin
  * serves no pages, so the app's own page (as it would be) is the verification URI.
  */
-export async function buildApp (overrides: Partial<DeviceGrantPluginOptions> = {}, register?: (app: FastifyInstance) => void): Promise<TestApp> {
+export async function buildApp (overrides: Partial<DeviceGrantPluginOptions> = {}, register?: (app: FastifyInstance) => void, logLines?: string[]): Promise<TestApp> {
   const clock = { now: Date.UTC(2026, 10, 29, 12), advance (s: number) { this.now += s * 1000 } }
   const issued: IssueTokenInput[] = []
   const store = new MemoryStore({ sweepInterval: 0 })
-  const app = Fastify()
+  // With `logLines`, warnings and errors the app logs are collected there.
+  const app = logLines === undefined ? Fastify() : Fastify({ logger: { level: 'warn', stream: { write: (l: string) => { logLines.push(l) } } } })
   register?.(app)
   await app.register(deviceGrant, {
     issuer: 'https://auth.example.com',

@@ -29,9 +29,11 @@ Array [
   "isOAuthError",
   "parseBasicAuthorization",
   "parseScope",
+  "readClientClaim",
   "retentionMs",
   "sanitizeDescription",
   "toClientLookup",
+  "verifyClient",
   "windowEnd",
 ]
 `

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { builtInLocales, type PageMessages } from '../messages.js'
-import { validateRule, type RateLimitOptions } from '../rate-limit.js'
+import { validateRateLimit, type RateLimitOptions } from '../rate-limit.js'
 
 export type PageName = 'entry' | 'confirm' | 'result'
 
@@ -27,7 +27,23 @@ export interface PagesOptions {
   csrfSecret?: string
   /** Show the IP and user agent the device asked from (RFC 8628 §5.4). Default true. */
   showDeviceInfo?: boolean
+  /**
+   * The approving browser's network against the device's (the address that called
+   * `/device_authorization`), the signature of remote phishing when they differ: `'warn'`
+   * (default) says so on the confirm page and gives Deny the emphasis; `'require'` refuses
+   * approval from another network; `'off'` does not compare.
+   */
+  proximity?: Proximity
+  /**
+   * Whether two addresses are on the same network. Default: the same IPv4 /24 or IPv6 /48
+   * (IPv4-mapped IPv6 as IPv4). Replace it with a GeoIP or ASN comparison, for instance.
+   */
+  sameNetwork?: SameNetwork
 }
+
+export type Proximity = 'warn' | 'require' | 'off'
+
+export type SameNetwork = (deviceIp: string, browserIp: string) => boolean | Promise<boolean>
 
 export const PAGE_NAMES: readonly PageName[] = ['entry', 'confirm', 'result']
 
@@ -40,8 +56,13 @@ export function validatePagesOptions (pages: PagesOptions): void {
     }
   }
   if (pages.rateLimit !== undefined && pages.rateLimit !== false) {
-    validateRule('perIp', pages.rateLimit.perIp)
-    validateRule('perCode', pages.rateLimit.perCode)
+    validateRateLimit(pages.rateLimit)
+  }
+  if (pages.proximity !== undefined && !['warn', 'require', 'off'].includes(pages.proximity)) {
+    throw new TypeError(`fastify-device-grant: pages.proximity must be 'warn', 'require' or 'off', got ${String(pages.proximity)}`)
+  }
+  if (pages.sameNetwork !== undefined && typeof pages.sameNetwork !== 'function') {
+    throw new TypeError('fastify-device-grant: pages.sameNetwork must be a function (deviceIp, browserIp) => boolean')
   }
   if (pages.csrfSecret !== undefined && (typeof pages.csrfSecret !== 'string' || pages.csrfSecret.length < 32)) {
     throw new TypeError('fastify-device-grant: pages.csrfSecret must be a string of at least 32 characters')

@@ -1,5 +1,6 @@
 import type { GrantView } from '@device-grant/core'
 import type { PageMessages } from '../messages.js'
+import type { Network } from './proximity.js'
 
 /**
  * Everything a page step can end in. Steps return (or throw, through the error handler) one of
@@ -7,9 +8,9 @@ import type { PageMessages } from '../messages.js'
  */
 export type PageOutcome =
   | { kind: 'entry', status: 200 | 400, value?: string, error?: 'invalidCode' | 'unknownCode' }
-  | { kind: 'confirm', grant: GrantView, clientName: string, csrf: string }
+  | { kind: 'confirm', grant: GrantView, clientName: string, csrf: string, network: Network }
   | { kind: 'approved' | 'denied', clientName: string }
-  | { kind: 'expired' | 'used' | 'signIn' | 'formExpired' | 'badRequest' | 'error' }
+  | { kind: 'expired' | 'used' | 'signIn' | 'formExpired' | 'badRequest' | 'error' | 'differentNetwork' }
   | { kind: 'tooMany' | 'unavailable', retryAfter: number }
 
 export type ResultKind = Exclude<PageOutcome['kind'], 'entry' | 'confirm'>
@@ -32,7 +33,8 @@ export const RESULT_PAGES: Record<ResultKind, ResultPage> = {
   badRequest: { status: 400, heading: 'errorHeading', body: 'errorBody', again: true },
   error: { status: 500, heading: 'errorHeading', body: 'errorBody', again: true },
   tooMany: { status: 429, heading: 'tooManyHeading', body: 'tooManyBody', again: false },
-  unavailable: { status: 503, heading: 'unavailableHeading', body: 'unavailableBody', again: true }
+  unavailable: { status: 503, heading: 'unavailableHeading', body: 'unavailableBody', again: true },
+  differentNetwork: { status: 403, heading: 'differentNetworkHeading', body: 'differentNetworkBody', again: true }
 }
 
 /** Values filled into a result page's body text. */

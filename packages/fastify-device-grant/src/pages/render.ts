@@ -91,7 +91,8 @@ export class PageRenderer {
       scopes: grant.scope === '' ? [] : grant.scope.split(' ').map(s => this.#describeScope(s, m.lang)),
       ip: showInfo ? grant.ip : undefined,
       userAgent: showInfo ? grant.userAgent : undefined,
-      csrf: outcome.csrf
+      csrf: outcome.csrf,
+      network: outcome.network
     }
   }
 
