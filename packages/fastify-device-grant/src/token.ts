@@ -26,8 +26,8 @@ export function tokenHandler (grant: DeviceGrant, authenticate: ClientAuthentica
       const deviceCode = param(form, 'device_code')
       if (deviceCode === undefined) throw new OAuthError('invalid_request', 'device_code is required')
       requireProof(client, dpopJkt, dpop)
-      // Refusals come back as values: a device polls for minutes, and an Error per poll (its
-      // stack trace above all) was the single largest cost of the endpoint.
+      // Refusals come back as values, not thrown Errors: a device polls for minutes, and an
+      // Error's stack trace per poll would cost more than everything else the endpoint does.
       const outcome = await grant.pollOutcome(dpopJkt === undefined ? { client, deviceCode } : { client, deviceCode, dpopJkt })
       return outcome.ok ? sendJson(reply, outcome.token) : sendRefusal(reply, outcome.error, outcome.description)
     } catch (err) {
