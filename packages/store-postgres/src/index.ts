@@ -1,0 +1,5 @@
+export { PostgresStore, postgresStore } from './postgres-store.js'
+export type { PostgresStoreOptions } from './postgres-store.js'
+export type { PgQueryable, PgQueryConfig, PgQueryResult } from './pool.js'
+export { COLUMNS, DEFAULT_TABLE } from './sql.js'
+export { migrationsDirectory, migrationSql } from './migrations.js'
