@@ -1,12 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import pg from 'pg'
+import { migrationSql } from '@device-grant/store-postgres'
 
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test'
 
@@ -84,7 +82,7 @@ export interface BenchDatabase {
   drop: () => Promise<void>
 }
 
-/** A schema of our own (`bench_<random>`) with the store's shipped migration applied; dropped at the end. */
+/** A schema of our own (`bench_<random>`) with the shipped migrations applied; dropped at the end. */
 export async function createDatabase (): Promise<BenchDatabase> {
   const schema = `bench_${randomBytes(5).toString('hex')}`
   const admin = new pg.Client({ connectionString: DATABASE_URL, application_name: 'device_grant_bench_admin' })
@@ -101,15 +99,4 @@ export async function createDatabase (): Promise<BenchDatabase> {
       await admin.end()
     }
   }
-}
-
-function migrationSql (): string {
-  const require = createRequire(import.meta.url)
-  const dir = join(dirname(require.resolve('@device-grant/store-prisma/package.json')), 'migrations')
-  return readdirSync(dir, { withFileTypes: true })
-    .filter(entry => entry.isDirectory())
-    .map(entry => entry.name)
-    .sort()
-    .map(name => readFileSync(join(dir, name, 'migration.sql'), 'utf8'))
-    .join('\n')
 }

@@ -1,73 +1,42 @@
-import { StoreUnavailableError } from '@device-grant/core'
+import { StoreUnavailableError, checkCounterWindow, checkOnceUse, retentionMs, windowEnd } from '@device-grant/core'
 import type {
   Approval,
+  Clock,
+  CounterHit,
+  CounterWindow,
   Decision,
   DeviceGrantRecord,
   DeviceGrantStore,
-  GrantStatus,
+  OnceUse,
   PollInput,
-  PolledGrant,
   PollResult,
   StoreCapabilities
 } from '@device-grant/core'
+import { DEFAULT_TABLE, buildStatements, saveValues, toPollResult, toRecord, withDeadline } from '@device-grant/store-postgres/sql'
+import type { GrantRow, PollRow, Statements } from '@device-grant/store-postgres/sql'
 import { isConnectionError, isUniqueViolation } from './errors.js'
-import { DEFAULT_TABLE, SAVE_FIELDS, buildStatements } from './sql.js'
-import type { Statements } from './sql.js'
+
+const NAME = '@device-grant/store-prisma'
 
 /**
- * A `DeviceGrant` row as the Prisma client returns it: `BigInt` fields come back as `bigint`.
- * Raw statements return the same keys (their columns are aliased to the field names).
- */
-export interface DeviceGrantRow {
-  deviceCodeHash: string
-  userCode: string
-  clientId: string
-  scope: string
-  status: string
-  createdAt: bigint | number
-  expiresAt: bigint | number
-  interval: number
-  lastPolledAt: bigint | number | null
-  subject: string | null
-  grantedScope: string | null
-  decidedAt: bigint | number | null
-  ip: string | null
-  userAgent: string | null
-}
-
-/** The filter `bindSubject`, `approve` and `deny` pass to `updateMany`. */
-export interface DecidableWhere {
-  deviceCodeHash: string
-  status: 'pending'
-  expiresAt: { gt: number }
-  OR: [{ subject: null }, { subject: string }]
-}
-
-/** What `bindSubject`, `approve` and `deny` write. */
-export interface DecisionData {
-  status?: 'approved' | 'denied'
-  subject: string
-  decidedAt?: number
-  grantedScope?: string
-}
-
-/**
- * The model delegate the store calls (`prisma.deviceGrant` for the shipped fragment): only
- * these methods, so any Prisma 7 client with the model fits, extended clients included.
- */
-export interface DeviceGrantDelegate {
-  findUnique (args: { where: { deviceCodeHash: string } | { userCode: string } }): PromiseLike<DeviceGrantRow | null>
-  updateMany (args: { where: DecidableWhere, data: DecisionData }): PromiseLike<{ count: number }>
-  deleteMany (args: { where: { expiresAt: { lte: number } } }): PromiseLike<{ count: number }>
-}
-
-/**
- * The raw-query methods the store calls. Their SQL text is built once, from constants and the
- * validated `table` name; every value is a bound parameter.
+ * The raw-query methods the store calls: every operation is one of the SQL statements
+ * `@device-grant/store-postgres` defines (the same texts that store sends), built once from
+ * constants and the validated `table` name; every value is a bound parameter.
  */
 export interface PrismaRawClient {
   $queryRawUnsafe<T = unknown> (query: string, ...values: unknown[]): PromiseLike<T>
   $executeRawUnsafe (query: string, ...values: unknown[]): PromiseLike<number>
+}
+
+/** A `DeviceGrant` row as the Prisma client returns it: `BigInt` fields come back as `bigint`. */
+export type DeviceGrantRow = GrantRow
+
+/**
+ * The model delegate the store reads through (`prisma.deviceGrant` for the shipped fragment):
+ * a typed `findUnique` costs Prisma less than the same SELECT sent raw (bench/RESULTS.md).
+ */
+export interface DeviceGrantDelegate {
+  findUnique (args: { where: { deviceCodeHash: string } | { userCode: string } }): PromiseLike<DeviceGrantRow | null>
 }
 
 /** A Prisma client (or a transaction client) whose schema has the model under the name `M`. */
@@ -79,12 +48,13 @@ export interface PrismaStoreOptions<M extends string = 'deviceGrant'> {
    * never connects or disconnects it.
    */
   prisma: PrismaClientLike<NoInfer<M>>
-  /** Name of the model delegate on the client. Default `'deviceGrant'`. */
+  /** Name of the grant model's delegate on the client. Default `'deviceGrant'`. */
   model?: M
   /**
-   * The table the model maps to, as the raw statements name it: `'name'` or `'schema.name'`.
-   * Default `'device_grant'`, found through the connection's `search_path` (usually `public`).
-   * Qualify it when the model lives in another schema (e.g. `PrismaPg(config, { schema })`).
+   * The grant table, as the statements name it: `'name'` or `'schema.name'`. Default
+   * `'device_grant'`, found through the connection's `search_path` (usually `public`). Qualify it
+   * when the models live in another schema (e.g. `PrismaPg(config, { schema })`). The counter
+   * and once tables are `<name>_counter` and `<name>_once` in the same schema.
    */
   table?: string
   /**
@@ -92,16 +62,26 @@ export interface PrismaStoreOptions<M extends string = 'deviceGrant'> {
    * rather than `invalid_grant`: `sweep()` deletes only records expired longer ago. Default 600.
    */
   retention?: number
-  /** Clock used only by `sweep()`. Default `Date.now`. */
-  clock?: () => number
+  /** Clock used only by `sweep()` without an argument. Default `Date.now`. */
+  clock?: Clock
+  /**
+   * Milliseconds an operation may take before it fails with `StoreUnavailableError` (the
+   * plugin answers 503). Default 5000.
+   */
+  operationTimeout?: number
+  /**
+   * A poll's bookkeeping commits without waiting for the WAL flush (`synchronous_commit = off`
+   * for that statement only). Default true. Decisions, claims, saves, counters and once-keys
+   * always commit durably.
+   */
+  asyncPollCommit?: boolean
 }
-
-type PollRow = Pick<DeviceGrantRow, 'clientId' | 'status' | 'expiresAt' | 'interval' | 'lastPolledAt'> & { slowDown: boolean }
 
 /**
  * A `DeviceGrantStore` on a Prisma 7 client (PostgreSQL). Every operation is one SQL statement:
- * reads and decisions through the model delegate (decisions as guarded `updateMany`), `save`,
- * `recordPoll` and `claim` as single raw statements that check and write atomically.
+ * lookups through the model's typed `findUnique`, everything else through
+ * `$queryRawUnsafe`/`$executeRawUnsafe` with the statements of `@device-grant/store-postgres`,
+ * so both stores write alike to the byte.
  */
 export class PrismaStore<M extends string = 'deviceGrant'> implements DeviceGrantStore {
   readonly capabilities: StoreCapabilities = { sharedAcrossProcesses: true }
@@ -109,32 +89,39 @@ export class PrismaStore<M extends string = 'deviceGrant'> implements DeviceGran
   readonly #delegate: DeviceGrantDelegate
   readonly #sql: Statements
   readonly #retentionMs: number
-  readonly #clock: () => number
+  readonly #clock: Clock
+  readonly #timeoutMs: number
 
   constructor (options: PrismaStoreOptions<M>) {
+    if (options === null || typeof options !== 'object') throw new TypeError(`${NAME}: options must be an object`)
     const { prisma } = options
-    const model = options.model ?? 'deviceGrant'
-    const retention = options.retention ?? 600
-    if (typeof model !== 'string' || model === '') throw new TypeError('model must be the name of a model delegate')
-    if (!(Number.isFinite(retention) && retention >= 0)) throw new TypeError('retention must be a number of seconds >= 0')
     if (typeof prisma?.$queryRawUnsafe !== 'function' || typeof prisma.$executeRawUnsafe !== 'function') {
-      throw new TypeError('prisma must be a Prisma client')
+      throw new TypeError(`${NAME}: prisma must be a Prisma client`)
     }
+    const model = options.model ?? 'deviceGrant'
+    if (typeof model !== 'string' || model === '') throw new TypeError(`${NAME}: model must be the name of a model delegate`)
     const delegate = (prisma as unknown as Record<string, Partial<DeviceGrantDelegate> | undefined>)[model]
-    if (typeof delegate?.findUnique !== 'function' || typeof delegate.updateMany !== 'function' || typeof delegate.deleteMany !== 'function') {
-      throw new TypeError(`prisma.${model} is not a model delegate: add the DeviceGrant model to your schema and run prisma generate, or pass its name as \`model\``)
+    if (typeof delegate?.findUnique !== 'function') {
+      throw new TypeError(`${NAME}: prisma.${model} is not a model delegate: add the DeviceGrant model to your schema and run prisma generate, or pass its name as \`model\``)
+    }
+    this.#delegate = delegate as DeviceGrantDelegate
+    const operationTimeout = options.operationTimeout ?? 5000
+    if (!(Number.isFinite(operationTimeout) && operationTimeout > 0)) throw new TypeError(`${NAME}: operationTimeout must be a number of milliseconds > 0`)
+    if (options.clock !== undefined && typeof options.clock !== 'function') throw new TypeError(`${NAME}: clock must be a function`)
+    this.#retentionMs = retentionMs(options.retention, NAME)
+    try {
+      this.#sql = buildStatements(options.table ?? DEFAULT_TABLE, { asyncPollCommit: options.asyncPollCommit ?? true })
+    } catch (err) {
+      throw new TypeError(`${NAME}: ${(err as Error).message}`)
     }
     this.#prisma = prisma
-    this.#delegate = delegate as DeviceGrantDelegate
-    this.#sql = buildStatements(options.table ?? DEFAULT_TABLE)
-    this.#retentionMs = retention * 1000
     this.#clock = options.clock ?? Date.now
+    this.#timeoutMs = operationTimeout
   }
 
   async save (grant: DeviceGrantRecord): Promise<boolean> {
-    const values = SAVE_FIELDS.map(([field]) => grant[field] ?? null)
     try {
-      return await this.#run('save', () => this.#prisma.$executeRawUnsafe(this.#sql.save, ...values)) === 1
+      return await this.#execute('save', this.#sql.save.text, saveValues(grant)) === 1
     } catch (err) {
       // The device-code hash is already stored (the user-code conflict is handled in SQL).
       if (isUniqueViolation(err)) return false
@@ -153,97 +140,82 @@ export class PrismaStore<M extends string = 'deviceGrant'> implements DeviceGran
   }
 
   async recordPoll (deviceCodeHash: string, poll: PollInput): Promise<PollResult | undefined> {
-    const rows = await this.#run('recordPoll', () => this.#prisma.$queryRawUnsafe<PollRow[]>(
-      this.#sql.recordPoll, deviceCodeHash, poll.clientId, poll.now, poll.leewayMs, poll.slowDownStep))
-    const row = rows[0]
-    if (row === undefined) return undefined
-    const grant: PolledGrant = { clientId: row.clientId, status: row.status as GrantStatus, expiresAt: toNumber(row.expiresAt), interval: row.interval }
-    if (row.lastPolledAt !== null) grant.lastPolledAt = toNumber(row.lastPolledAt)
-    return { grant, slowDown: row.slowDown === true }
+    const rows = await this.#query<PollRow>('recordPoll', this.#sql.recordPoll.text, [deviceCodeHash, poll.clientId, poll.now, poll.leewayMs, poll.slowDownStep])
+    return toPollResult(rows[0])
   }
 
   async bindSubject (deviceCodeHash: string, decision: Decision): Promise<boolean> {
-    return await this.#decide('bindSubject', deviceCodeHash, decision, { subject: decision.subject })
+    return await this.#execute('bindSubject', this.#sql.bindSubject.text, [deviceCodeHash, decision.subject, decision.now]) === 1
   }
 
   async approve (deviceCodeHash: string, approval: Approval): Promise<boolean> {
-    const data: DecisionData = { status: 'approved', subject: approval.subject, decidedAt: approval.now }
-    if (approval.grantedScope !== undefined) data.grantedScope = approval.grantedScope
-    return await this.#decide('approve', deviceCodeHash, approval, data)
+    const values = [deviceCodeHash, approval.subject, approval.now, approval.grantedScope ?? null]
+    return await this.#execute('approve', this.#sql.approve.text, values) === 1
   }
 
   async deny (deviceCodeHash: string, decision: Decision): Promise<boolean> {
-    return await this.#decide('deny', deviceCodeHash, decision, { status: 'denied', subject: decision.subject, decidedAt: decision.now })
+    return await this.#execute('deny', this.#sql.deny.text, [deviceCodeHash, decision.subject, decision.now]) === 1
   }
 
   async claim (deviceCodeHash: string, now: number): Promise<DeviceGrantRecord | undefined> {
-    const rows = await this.#run('claim', () => this.#prisma.$queryRawUnsafe<DeviceGrantRow[]>(this.#sql.claim, deviceCodeHash, now))
-    const row = rows[0]
+    const rows = await this.#query<GrantRow>('claim', this.#sql.claim.text, [deviceCodeHash, now])
     // The row comes back after the write; the only column the claim changed is `status`.
-    return row === undefined ? undefined : { ...toRecord(row), status: 'approved' }
+    return rows[0] === undefined ? undefined : { ...toRecord(rows[0]), status: 'approved' }
   }
 
-  /** Deletes every record with `expiresAt <= now`, whatever the retention; resolves the count. */
-  async deleteExpired (now: number): Promise<number> {
-    const { count } = await this.#run('deleteExpired', () => this.#delegate.deleteMany({ where: { expiresAt: { lte: now } } }))
-    return count
+  async hit (key: string, window: CounterWindow): Promise<CounterHit> {
+    checkCounterWindow(key, window)
+    const resetAt = windowEnd(window)
+    const rows = await this.#query<{ count: bigint }>('hit', this.#sql.hit.text, [key, window.windowMs, resetAt, window.increment])
+    return { count: Number(rows[0]?.count), resetAt }
+  }
+
+  async useOnce (key: string, use: OnceUse): Promise<boolean> {
+    checkOnceUse(key, use)
+    return (await this.#query('useOnce', this.#sql.useOnce.text, [key, use.now, use.expiresAt])).length === 1
   }
 
   /**
-   * For a cron: deletes records that expired more than `retention` seconds before `now`
-   * (default: the store's clock). Resolves the count.
+   * Deletes every record with `expiresAt <= now`, whatever the retention, and the counter
+   * windows and once-keys over by `now`. Resolves the number of records deleted.
    */
-  async sweep (now: number = this.#clock()): Promise<number> {
-    return await this.deleteExpired(now - this.#retentionMs)
+  async deleteExpired (now: number): Promise<number> {
+    return await this.#sweep('deleteExpired', now, now)
   }
 
-  /** `pending → …` (or a bind) only while live and unbound or bound to the same subject. */
-  async #decide (op: string, deviceCodeHash: string, decision: Decision, data: DecisionData): Promise<boolean> {
-    const where: DecidableWhere = {
-      deviceCodeHash,
-      status: 'pending',
-      expiresAt: { gt: decision.now },
-      OR: [{ subject: null }, { subject: decision.subject }]
-    }
-    const { count } = await this.#run(op, () => this.#delegate.updateMany({ where, data }))
-    return count === 1
+  /**
+   * For a cron (or a timer in one of your instances): deletes records that expired more than
+   * `retention` seconds before `now` (default: the store's clock), and the counter windows and
+   * once-keys over by `now`. One statement. Resolves the number of records deleted.
+   */
+  async sweep (now: number = this.#clock()): Promise<number> {
+    return await this.#sweep('sweep', now - this.#retentionMs, now)
+  }
+
+  async #sweep (op: string, grantsBefore: number, now: number): Promise<number> {
+    if (!Number.isFinite(now)) throw new TypeError(`${NAME}: ${op}: now must be a finite number`)
+    const rows = await this.#query<{ grants: number }>(op, this.#sql.sweep.text, [grantsBefore, now])
+    return Number(rows[0]?.grants)
+  }
+
+  async #query<T> (op: string, text: string, values: unknown[]): Promise<T[]> {
+    return await this.#run(op, () => this.#prisma.$queryRawUnsafe<T[]>(text, ...values))
+  }
+
+  async #execute (op: string, text: string, values: unknown[]): Promise<number> {
+    return await this.#run(op, () => this.#prisma.$executeRawUnsafe(text, ...values))
   }
 
   async #run<T> (op: string, query: () => PromiseLike<T>): Promise<T> {
     try {
-      return await query()
+      return await withDeadline(query(), this.#timeoutMs, () =>
+        new StoreUnavailableError(`${NAME}: ${op} got no answer within ${this.#timeoutMs} ms`))
     } catch (err) {
-      if (isConnectionError(err)) {
-        throw new StoreUnavailableError(`prisma store: ${op} failed, the database is unavailable`, { cause: err })
-      }
+      if (err instanceof StoreUnavailableError) throw err
+      if (isConnectionError(err)) throw new StoreUnavailableError(`${NAME}: ${op} failed, the database is unavailable`, { cause: err })
       throw err
     }
   }
-}
-
-function toNumber (value: bigint | number): number {
-  return typeof value === 'bigint' ? Number(value) : value
-}
-
-/** A fresh `DeviceGrantRecord`; null columns become absent properties. */
-function toRecord (row: DeviceGrantRow): DeviceGrantRecord {
-  const record: DeviceGrantRecord = {
-    deviceCodeHash: row.deviceCodeHash,
-    userCode: row.userCode,
-    clientId: row.clientId,
-    scope: row.scope,
-    status: row.status as GrantStatus,
-    createdAt: toNumber(row.createdAt),
-    expiresAt: toNumber(row.expiresAt),
-    interval: row.interval
-  }
-  if (row.lastPolledAt !== null) record.lastPolledAt = toNumber(row.lastPolledAt)
-  if (row.subject !== null) record.subject = row.subject
-  if (row.grantedScope !== null) record.grantedScope = row.grantedScope
-  if (row.decidedAt !== null) record.decidedAt = toNumber(row.decidedAt)
-  if (row.ip !== null) record.ip = row.ip
-  if (row.userAgent !== null) record.userAgent = row.userAgent
-  return record
 }
 
 export function prismaStore<M extends string = 'deviceGrant'> (options: PrismaStoreOptions<M>): PrismaStore<M> {

@@ -1,27 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
 import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
 import type { DeviceGrantRecord, PolledGrant } from '@device-grant/core'
+import { migrationSql } from '@device-grant/store-postgres'
 import { PrismaClient } from '../generated/client/client.js'
 
 export { PrismaClient }
 
 /** The PostgreSQL the tests use; each test file works in its own throw-away schema there. */
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test'
-
-const migrationsDir = new URL('../migrations/', import.meta.url)
-
-/** The shipped migration folders, oldest first. */
-export const migrationNames = readdirSync(migrationsDir, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory())
-  .map((entry) => entry.name)
-  .sort()
-
-/** Every shipped migration, in order, as one script. */
-export function migrationSql (): string {
-  return migrationNames.map((name) => readFileSync(new URL(`${name}/migration.sql`, migrationsDir), 'utf8')).join('\n')
-}
 
 export function makeClient (options: { schema: string, applicationName: string, url?: string, max?: number, searchPath?: boolean }): PrismaClient {
   const pool: pg.PoolConfig = {

@@ -225,6 +225,50 @@ t.test('options are checked up front', async (t) => {
   t.throws(() => prismaStore({ prisma: db.prisma, table: 'bad"name' }), TypeError)
   t.throws(() => prismaStore({ prisma: db.prisma, table: '' }), TypeError)
   t.ok(prismaStore({ prisma: db.prisma, table: 'public.device_grant', retention: 0 }))
+  for (const [name, options, message] of [
+    ['a bad table', { table: 'a.b.c' }, /^@device-grant\/store-prisma: table must be "name" or "schema.name"/],
+    ['a negative retention', { retention: -1 }, /^@device-grant\/store-prisma: retention must be a number of seconds >= 0$/],
+    ['a zero operationTimeout', { operationTimeout: 0 }, /^@device-grant\/store-prisma: operationTimeout must be/],
+    ['a missing delegate', { model: 'nope' }, /^@device-grant\/store-prisma: prisma\.nope is not a model delegate/]
+  ] as const) {
+    t.throws(() => new PrismaStore({ prisma: db.prisma, ...options } as never), { name: 'TypeError', message }, `${name}: prefixed with the package name`)
+  }
+})
+
+t.test('dpopJkt round-trips through save, find and claim', async (t) => {
+  const g = grant({ dpopJkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' })
+  t.equal(await store.save(g), true)
+  t.strictSame(await store.findByUserCode(g.userCode), g)
+  await store.approve(g.deviceCodeHash, { subject: 'alice', now: g.createdAt + 1 })
+  t.strictSame(await store.claim(g.deviceCodeHash, g.createdAt + 2), { ...g, status: 'approved', subject: 'alice', decidedAt: g.createdAt + 1 })
+})
+
+t.test('hit: refunds, a floor at 0, parallel hits through two clients all counted', async (t) => {
+  const key = `prisma-hit-${Math.random()}`
+  const at = { windowMs: 60_000, now: 1_800_000_000_000 }
+  const resetAt = 1_800_000_060_000
+  t.strictSame(await store.hit(key, { ...at, increment: 2 }), { count: 2, resetAt })
+  t.strictSame(await store.hit(key, { ...at, increment: -5 }), { count: 0, resetAt }, 'floored at 0')
+  const other = prismaStore({ prisma: db.newClient({ max: 4 }), table: db.table })
+  await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? store : other).hit(key, { ...at, increment: 1 })))
+  t.strictSame(await store.hit(key, { ...at, increment: 0 }), { count: 30, resetAt })
+})
+
+t.test('useOnce: one winner among parallel callers, usable again once expired', async (t) => {
+  const key = `prisma-jti-${Math.random()}`
+  const other = prismaStore({ prisma: db.newClient({ max: 4 }), table: db.table })
+  const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).useOnce(key, { now: 1000, expiresAt: 2000 })))
+  t.equal(outcomes.filter(Boolean).length, 1)
+  t.equal(await store.useOnce(key, { now: 2000, expiresAt: 3000 }), true)
+})
+
+t.test('sweep also drops ended counter windows and expired once-keys', async (t) => {
+  await store.hit('prisma-sweep-k', { windowMs: 1000, now: 7_000_500, increment: 1 })
+  await store.useOnce('prisma-sweep-o', { now: 7_000_000, expiresAt: 7_001_000 })
+  await store.sweep(7_001_000)
+  const { rows } = await db.admin.query(`SELECT (SELECT count(*) FROM "${db.schema}".device_grant_counter WHERE key = 'prisma-sweep-k')::int AS k,
+    (SELECT count(*) FROM "${db.schema}".device_grant_once WHERE key = 'prisma-sweep-o')::int AS o`)
+  t.same(rows, [{ k: 0, o: 0 }])
 })
 
 t.test('errors other than an unavailable database propagate as they are', async (t) => {

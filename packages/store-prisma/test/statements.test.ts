@@ -65,7 +65,10 @@ t.test('every other operation is one statement too', async (t) => {
     ['deny (loses)', () => store.deny(g.deviceCodeHash, { subject: 'alice', now })],
     ['claim', () => store.claim(g.deviceCodeHash, now)],
     ['claim (loses)', () => store.claim(g.deviceCodeHash, now)],
-    ['deleteExpired', () => store.deleteExpired(1)]
+    ['deleteExpired', () => store.deleteExpired(1)],
+    ['sweep', () => store.sweep(1)],
+    ['hit', () => store.hit('k', { windowMs: 1000, now, increment: 1 })],
+    ['useOnce', () => store.useOnce('k', { now, expiresAt: now + 1 })]
   ]
   for (const [name, op] of cases) {
     const seen = await statements(op)
