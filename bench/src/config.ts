@@ -6,9 +6,12 @@ export const SUBJECT = 'bench-user'
 export const FORM_HEADERS = { 'content-type': 'application/x-www-form-urlencoded' }
 
 /** In running order: each pair the targets compare (memory with the ceiling, Redis with memory) runs back to back. */
-export const TARGETS = ['ceiling', 'memory', 'redis', 'oidc', 'prisma'] as const
+export const TARGETS = ['ceiling', 'memory', 'redis', 'oidc', 'postgres', 'pgraw', 'prisma'] as const
 export type Target = typeof TARGETS[number]
-export const STORES = ['memory', 'redis', 'prisma'] as const
+/** Targets on the shared PostgreSQL: its CPU counts as "other work" in /proc/stat while they run. */
+export const PG_TARGETS: readonly Target[] = ['postgres', 'pgraw', 'prisma']
+export const STORES = ['memory', 'redis', 'postgres', 'prisma'] as const
+export type StoreKind = typeof STORES[number]
 
 export const SCENARIOS = ['authorize', 'poll', 'flow'] as const
 export type Scenario = typeof SCENARIOS[number]
@@ -18,6 +21,8 @@ export const TARGET_LABEL: Record<Target, string> = {
   oidc: 'oidc-provider',
   memory: 'fastify-device-grant, memory',
   redis: 'fastify-device-grant, Redis',
+  postgres: 'fastify-device-grant, PostgreSQL (node-postgres)',
+  pgraw: 'bare Fastify + node-postgres, same statements',
   prisma: 'fastify-device-grant, Prisma/PostgreSQL'
 }
 
@@ -74,4 +79,4 @@ export interface Counts {
   monitored?: number
 }
 
-export type RoundTripResult = Record<'memory' | 'redis' | 'prisma', Record<Operation, Counts>>
+export type RoundTripResult = Partial<Record<StoreKind, Record<Operation, Counts>>>

@@ -245,7 +245,7 @@ export async function measure (round: number, scenario: Scenario, target: Target
     if (scenario === 'poll') m.codes = deviceCodes.length
     if (redisPid !== undefined) m.redisServerCpuPerResponse = (redisCpu1 - redisCpu0) / load.responses * 1e6
     if (target === 'redis') m.roundTrips = ((stats1.redis ?? 0) - (stats0.redis ?? 0)) / handled
-    if (target === 'prisma') m.roundTrips = ((stats1.sql ?? 0) - (stats0.sql ?? 0)) / handled
+    if (stats1.sql !== undefined) m.roundTrips = ((stats1.sql ?? 0) - (stats0.sql ?? 0)) / handled
     return m
   } catch (err) {
     throw new Error(`${target}/${scenario}: ${String(err)}\nserver stderr:\n${server.stderr()}`)

@@ -1,4 +1,4 @@
-import { OPERATIONS, SCENARIOS, STORES, TARGET_LABEL, type RoundTripResult, type Scenario, type Target } from './config.js'
+import { OPERATIONS, PG_TARGETS, SCENARIOS, STORES, TARGET_LABEL, type RoundTripResult, type Scenario, type Target } from './config.js'
 import type { Measurement, PairedSlices, Settings } from './measure.js'
 import type { MemoryResult } from './memory.js'
 
@@ -161,9 +161,9 @@ function roundTripTables (report: Report): string {
       `| --- | ${present.map(() => '---:').join(' | ')} | ${present.filter(s => s !== 'memory').map(() => '---:').join(' | ')} |`
     )
     for (const op of OPERATIONS) {
-      const calls = present.map(s => fmt.rt(rt[s][op].storeCalls))
+      const calls = present.map(s => fmt.rt(rt[s]?.[op].storeCalls ?? NaN))
       const wire = present.filter(s => s !== 'memory').map(s => {
-        const c = rt[s][op]
+        const c = rt[s]?.[op] ?? { storeCalls: NaN }
         return c.monitored === undefined ? fmt.rt(c.roundTrips ?? NaN) : `${fmt.rt(c.roundTrips ?? NaN)} (${fmt.rt(c.monitored)})`
       })
       out.push(`| ${op} | ${calls.join(' | ')} | ${wire.join(' | ')} |`)
@@ -238,11 +238,25 @@ export function targetChecks (report: Report): Check[] {
     const seen = rt?.redis?.['poll (first, pending)'].monitored
     checks.push({ target: 'exactly one Redis round trip per poll', measured: `${fmt.rt(exact ?? NaN)} (pending; MONITOR: ${fmt.rt(seen ?? NaN)}), ${fmt.rt(slow ?? NaN)} (slow_down), ${fmt.rt(load)} under load`, met: exact === 1 && slow === 1 && seen === 1 && load === 1 })
   }
-  if (has('prisma')) {
-    const load = summary(report, 'poll', 'prisma').roundTrips
-    const exact = rt?.prisma?.['poll (first, pending)'].roundTrips
-    const slow = rt?.prisma?.['poll (too fast, slow_down)'].roundTrips
-    checks.push({ target: 'one SQL statement per poll (Prisma store)', measured: `${fmt.rt(exact ?? NaN)} (pending), ${fmt.rt(slow ?? NaN)} (slow_down), ${fmt.rt(load)} under load`, met: exact === 1 && slow === 1 && load === 1 })
+  for (const store of ['postgres', 'prisma'] as const) {
+    if (!has(store)) continue
+    const load = summary(report, 'poll', store).roundTrips
+    const exact = rt?.[store]?.['poll (first, pending)'].roundTrips
+    const slow = rt?.[store]?.['poll (too fast, slow_down)'].roundTrips
+    checks.push({ target: `one SQL statement per poll (${store === 'postgres' ? 'PostgreSQL' : 'Prisma'} store)`, measured: `${fmt.rt(exact ?? NaN)} (pending), ${fmt.rt(slow ?? NaN)} (slow_down), ${fmt.rt(load)} under load`, met: exact === 1 && slow === 1 && load === 1 })
+  }
+  if (has('postgres') && has('memory')) {
+    const r = ratio(report, 'poll', 'postgres', 'memory')
+    const [lo, mid, hi] = roundRange(report, 'poll', 'postgres', 'memory')
+    const sl = slicedRatio(report, 'poll', 'postgres', 'memory')
+    checks.push({ target: 'PostgreSQL store ≥ 30 % of the memory store on the poll path', measured: `${slices(sl)}rounds: ${fmt.pct(r)} (per round ${fmt.pct(lo)}–${fmt.pct(hi)}, median ${fmt.pct(mid)})`, met: (sl?.median ?? r) >= 0.3 })
+  }
+  if (has('postgres') && has('pgraw')) {
+    for (const scenario of SCENARIOS) {
+      const r = ratio(report, scenario, 'postgres', 'pgraw')
+      const p99 = ratio(report, scenario, 'postgres', 'pgraw', m => m.load.p99)
+      checks.push({ target: `PostgreSQL store vs raw node-postgres running the same statements, ${SCENARIO_LABEL[scenario]} (reported, no threshold)`, measured: `${fmt.pct(r)} of its rate, p99 ${p99.toFixed(2)}×`, met: true })
+    }
   }
   if (report.memory !== undefined) {
     const b = report.memory.memory.heapBytesPerGrant
@@ -253,7 +267,7 @@ export function targetChecks (report: Report): Check[] {
 
 function redone (report: Report): string {
   const retried = report.measurements.reduce((n, m) => n + (m.retries ?? 0), 0)
-  const still = report.measurements.filter(m => m.target !== 'prisma' && m.othersCpu > 0.25)
+  const still = report.measurements.filter(m => !PG_TARGETS.includes(m.target) && m.othersCpu > 0.25)
   const kept = still.length === 0 ? 'none kept' : `${still.length} kept anyway (retry budget spent): ${still.map(m => `r${m.round + 1} ${m.target}/${m.scenario}`).join(', ')}`
   return `runs redone because other work took more than 0.25 of a core: ${retried}, ${kept}`
 }
@@ -308,7 +322,7 @@ export function renderMarkdown (report: Report): string {
   const loads = report.measurements.map(m => m.load1)
   const versions = Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(', ')
   const checks = targetChecks(report)
-  const loadgenBound = report.measurements.filter(m => m.serverCpu < 0.85 && m.target !== 'prisma' && m.target !== 'redis')
+  const loadgenBound = report.measurements.filter(m => m.serverCpu < 0.85 && !PG_TARGETS.includes(m.target) && m.target !== 'redis')
   return `# Benchmark results
 
 Written by \`pnpm bench\` (\`bench/src/run.ts\`); do not edit by hand.
@@ -316,7 +330,7 @@ Written by \`pnpm bench\` (\`bench/src/run.ts\`); do not edit by hand.
 - **Date**: ${env.date}${env.seconds === undefined ? '' : ` (the run took ${Math.round(env.seconds)} s)`}
 - **Machine**: ${env.nproc} CPUs (\`nproc\`), ${env.cpuModel}, ${env.memoryGiB.toFixed(0)} GiB RAM, Linux ${env.kernel}; shared with other work
 - **Load average** (1 min): ${env.loadBefore.toFixed(2)} before the run, ${env.loadAfter.toFixed(2)} after (the bench itself keeps about two processes busy); at the start of the measured runs: min ${Math.min(...loads).toFixed(2)}, median ${median(loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}
-- **Interference** during the measured runs (\`/proc/stat\`): the rest of the machine used ${spread(report.measurements.filter(m => m.target !== 'prisma').map(m => m.othersCpu))} of a core (Prisma runs excluded: PostgreSQL counts there), hypervisor steal ${spread(report.measurements.map(m => m.stealCpu))}; ${redone(report)}
+- **Interference** during the measured runs (\`/proc/stat\`): the rest of the machine used ${spread(report.measurements.filter(m => !PG_TARGETS.includes(m.target)).map(m => m.othersCpu))} of a core (PostgreSQL runs excluded: the database counts there), hypervisor steal ${spread(report.measurements.map(m => m.stealCpu))}; ${redone(report)}
 - **Versions**: Node ${env.node}, ${versions}
 - **Settings**: ${settings.rounds} interleaved rounds; each run ${settings.duration} s measured after ${settings.warmup} s of warm-up, ${settings.connections} connections, no pipelining; ${fmt.int(settings.codes)} pending grants polled (oidc-provider: 500, see notes)
 
@@ -392,6 +406,12 @@ ${checks.map(c => `| ${c.target} | ${c.measured} | ${c.met ? 'yes' : '**no**'} |
 - Redis is a private \`redis-server\` started by the bench on a free port (no persistence),
   flushed before each Redis run; PostgreSQL is the shared server, in a schema of the bench's own
   (\`bench_<random>\`, shipped migration applied, truncated before each run, dropped at the end);
-  Prisma uses \`@prisma/adapter-pg\` with a pool of 10.
+  Prisma uses \`@prisma/adapter-pg\` with a pool of 10, store-postgres a \`pg.Pool\` of 10 with the
+  store's defaults (named statements, the poll's asynchronous commit).
+- **bare Fastify + node-postgres**: the PostgreSQL baseline. The ceiling's work plus the store's
+  own statements (\`@device-grant/store-postgres/sql\`, named, same pool size) sent straight
+  through \`pool.query\`: \`save\` per authorization, \`recordPoll\` per poll (and \`claim\` once
+  approved), lookup + \`approve\` per approval. The gap between it and store-postgres is the store
+  and the plugin; the gap between it and the ceiling is PostgreSQL.
 `
 }

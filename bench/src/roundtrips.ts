@@ -3,7 +3,7 @@
 // BENCH_DATABASE_URL + BENCH_PG_SCHEMA. Prints one JSON line.
 import type { DeviceGrantStore } from '@device-grant/core'
 import { Redis } from 'ioredis'
-import { CLIENT_ID, DEVICE_CODE_GRANT_TYPE, FORM_HEADERS, SUBJECT, readServerEnv, type Counts, type Operation, type RoundTripResult, type ServerStats } from './config.js'
+import { CLIENT_ID, DEVICE_CODE_GRANT_TYPE, FORM_HEADERS, SUBJECT, readServerEnv, type Counts, type Operation, type RoundTripResult, type ServerStats, type StoreKind } from './config.js'
 import { pluginServer } from './targets/plugin.js'
 
 const N = 20
@@ -65,7 +65,7 @@ function counting (store: DeviceGrantStore, calls: { n: number }): DeviceGrantSt
   })
 }
 
-async function measure (kind: 'memory' | 'redis' | 'prisma'): Promise<Record<Operation, Counts>> {
+async function measure (kind: StoreKind): Promise<Record<Operation, Counts>> {
   const calls = { n: 0 }
   const app = await pluginServer(kind, env, store => counting(store, calls))
   await app.ready()
@@ -119,6 +119,9 @@ async function expectAll<T> (expected: T, results: Promise<T[]>): Promise<void> 
 const result = {} as RoundTripResult
 result.memory = await measure('memory')
 if (monitor !== undefined) result.redis = await measure('redis')
-if (env.pgSchema !== undefined) result.prisma = await measure('prisma')
+if (env.pgSchema !== undefined) {
+  result.postgres = await measure('postgres')
+  result.prisma = await measure('prisma')
+}
 monitor?.close()
 process.stdout.write(JSON.stringify(result) + '\n')

@@ -18,7 +18,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { SCENARIOS, TARGETS, type RoundTripResult, type Scenario, type Target } from './config.js'
+import { PG_TARGETS, SCENARIOS, TARGETS, type RoundTripResult, type Scenario, type Target } from './config.js'
 import { createDatabase, startRedis, type BenchDatabase, type PrivateRedis } from './infra.js'
 import { measure, pairedSlices, type Infra, type Measurement } from './measure.js'
 import type { MemoryResult } from './memory.js'
@@ -115,7 +115,7 @@ function line (m: Measurement): string {
 async function main (): Promise<void> {
   const started = Date.now()
   const needsRedis = targets.includes('redis')
-  const needsDb = targets.includes('prisma')
+  const needsDb = targets.some(t => PG_TARGETS.includes(t))
   const redis = needsRedis ? await startRedis() : undefined
   let db: BenchDatabase | undefined
   try {
@@ -164,7 +164,7 @@ async function main (): Promise<void> {
 
     const report: Report = { env, settings, targets, measurements, paired: [] }
     // The ratio targets, once more in short alternating slices of two servers running side by side.
-    const comparisons: Array<[Scenario, Target, Target]> = [['poll', 'memory', 'ceiling'], ['authorize', 'memory', 'ceiling'], ['poll', 'redis', 'memory']]
+    const comparisons: Array<[Scenario, Target, Target]> = [['poll', 'memory', 'ceiling'], ['authorize', 'memory', 'ceiling'], ['poll', 'redis', 'memory'], ['poll', 'postgres', 'memory']]
     for (const [scenario, target, reference] of comparisons) {
       if (!scenarios.includes(scenario) || !targets.includes(target) || !targets.includes(reference)) continue
       const p = await pairedSlices(scenario, target, reference, settings, infra, settings.slices, settings.slice)
@@ -216,7 +216,7 @@ async function measureQuietly (round: number, scenario: Scenario, target: Target
     const started = Date.now()
     const m = await measure(round, scenario, target, settings, infra)
     m.retries = attempt
-    const disturbed = target !== 'prisma' && m.othersCpu > INTERFERENCE
+    const disturbed = !PG_TARGETS.includes(target) && m.othersCpu > INTERFERENCE
     if (!disturbed || attempt >= 2 || retryBudgetMs <= 0) return m
     console.log(`${line(m)}  ← disturbed, redoing`)
     await sleep(2000)

@@ -19,7 +19,9 @@ if (target === 'oidc') {
 } else {
   const app = target === 'ceiling'
     ? await (await import('./targets/ceiling.js')).ceilingServer()
-    : await (await import('./targets/plugin.js')).pluginServer(target, readServerEnv())
+    : target === 'pgraw'
+      ? await (await import('./targets/pgraw.js')).pgRawServer(readServerEnv())
+      : await (await import('./targets/plugin.js')).pluginServer(target, readServerEnv())
   await app.listen({ port: 0, host: '127.0.0.1' })
   port = (app.server.address() as AddressInfo).port
   close = async () => { await app.close() }

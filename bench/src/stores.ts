@@ -1,5 +1,5 @@
 import type { DeviceGrantStore } from '@device-grant/core'
-import type { ServerEnv } from './config.js'
+import type { ServerEnv, StoreKind } from './config.js'
 
 export interface BenchStore {
   store: DeviceGrantStore
@@ -14,7 +14,7 @@ export interface BenchStore {
  * The stores as their READMEs tell users to set them up. Each store's stack is imported only
  * when it is used, so a server's RSS holds only what it runs.
  */
-export async function openStore (kind: 'memory' | 'redis' | 'prisma', env: ServerEnv): Promise<BenchStore> {
+export async function openStore (kind: StoreKind, env: ServerEnv): Promise<BenchStore> {
   if (kind === 'memory') {
     const { MemoryStore } = await import('@device-grant/store-memory')
     const store = new MemoryStore()
@@ -47,7 +47,8 @@ export async function openStore (kind: 'memory' | 'redis' | 'prisma', env: Serve
     const store = new RedisStore({ client: redis, keyPrefix: env.redisPrefix ?? 'bench:', coalesceWrites: !autoPipelining })
     return { store, redis: () => commands, close: async () => { await redis.quit() } }
   }
-  if (env.databaseUrl === undefined || env.pgSchema === undefined) throw new Error('BENCH_DATABASE_URL and BENCH_PG_SCHEMA are required for the prisma target')
+  if (env.databaseUrl === undefined || env.pgSchema === undefined) throw new Error(`BENCH_DATABASE_URL and BENCH_PG_SCHEMA are required for the ${kind} target`)
+  if (kind === 'postgres') return await openPostgres(env.databaseUrl, env.pgSchema)
   const { default: pg } = await import('pg')
   const { PrismaPg } = await import('@prisma/adapter-pg')
   const { prismaStore } = await import('@device-grant/store-prisma')
@@ -79,4 +80,21 @@ export async function openStore (kind: 'memory' | 'redis' | 'prisma', env: Serve
       await pool.end()
     }
   }
+}
+
+/** store-postgres as its README sets it up: the app's pool, the store's defaults. */
+async function openPostgres (databaseUrl: string, schema: string): Promise<BenchStore> {
+  const { default: pg } = await import('pg')
+  const { postgresStore } = await import('@device-grant/store-postgres')
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5000, application_name: 'device_grant_bench' })
+  let statements = 0
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown
+  pool.query = ((...args: unknown[]) => {
+    statements++
+    return query(...args)
+  }) as typeof pool.query
+  await pool.query(`TRUNCATE "${schema}".device_grant`)
+  statements = 0
+  const store = postgresStore({ pool, table: `${schema}.device_grant` })
+  return { store, sql: () => statements, close: async () => { await pool.end() } }
 }

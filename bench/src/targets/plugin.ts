@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import deviceGrant, { type DeviceClient, type DeviceGrantStore } from 'fastify-device-grant'
-import { CLIENT_ID, SUBJECT, count, type ServerEnv, type ServerStats } from '../config.js'
+import { CLIENT_ID, SUBJECT, count, type ServerEnv, type ServerStats, type StoreKind } from '../config.js'
 import { openStore } from '../stores.js'
 import { seedInBatches } from './seed.js'
 
@@ -9,10 +9,10 @@ const client: DeviceClient = { clientId: CLIENT_ID, name: 'Bench TV' }
 
 /**
  * fastify-device-grant with its defaults (no logger, as `Fastify()` gives), on one of the
- * three stores. Plus bench-only routes under /bench: seed pending grants, approve by user
+ * stores. Plus bench-only routes under /bench: seed pending grants, approve by user
  * code (what a verification page does), and read the counters.
  */
-export async function pluginServer (kind: 'memory' | 'redis' | 'prisma', env: ServerEnv, wrap?: (store: DeviceGrantStore) => DeviceGrantStore): Promise<FastifyInstance> {
+export async function pluginServer (kind: StoreKind, env: ServerEnv, wrap?: (store: DeviceGrantStore) => DeviceGrantStore): Promise<FastifyInstance> {
   const opened = await openStore(kind, env)
   const { sql, redis, close } = opened
   const store = wrap === undefined ? opened.store : wrap(opened.store)
