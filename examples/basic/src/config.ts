@@ -19,10 +19,10 @@ export interface ExampleConfig {
 }
 
 /**
- * The store the grants live in. Memory serves one process; Redis and PostgreSQL (through Prisma)
- * are shared, so any number of instances can serve the same devices.
+ * The store the grants live in. Memory serves one process; Redis and PostgreSQL (node-postgres
+ * or Prisma) are shared, so any number of instances can serve the same devices.
  */
-export type StoreConfig = { kind: 'memory' } | RedisStoreConfig | PrismaStoreConfig
+export type StoreConfig = { kind: 'memory' } | RedisStoreConfig | SqlStoreConfig
 
 export interface RedisStoreConfig {
   kind: 'redis'
@@ -32,15 +32,16 @@ export interface RedisStoreConfig {
   keyPrefix?: string
 }
 
-export interface PrismaStoreConfig {
-  kind: 'prisma'
+export interface SqlStoreConfig {
+  /** `postgres`: @device-grant/store-postgres on a pg pool; `prisma`: @device-grant/store-prisma. */
+  kind: 'postgres' | 'prisma'
   /** DATABASE_URL (PostgreSQL). */
   url: string
   /** DEVICE_GRANT_PG_SCHEMA: the schema of the table; default the connection's search_path (normally public). */
   schema?: string
 }
 
-const STORES = ['memory', 'redis', 'prisma']
+const STORES = ['memory', 'redis', 'postgres', 'prisma']
 
 /** DEVICE_GRANT_STORE and what it needs; undefined when unset (the memory store). */
 export function readStoreConfig (env: NodeJS.ProcessEnv = process.env): StoreConfig | undefined {
@@ -51,7 +52,7 @@ export function readStoreConfig (env: NodeJS.ProcessEnv = process.env): StoreCon
     const keyPrefix = env.DEVICE_GRANT_REDIS_PREFIX
     return { kind, url: env.REDIS_URL ?? 'redis://127.0.0.1:6379', ...(keyPrefix !== undefined && keyPrefix !== '' && { keyPrefix }) }
   }
-  if (kind === 'prisma') {
+  if (kind === 'postgres' || kind === 'prisma') {
     const schema = env.DEVICE_GRANT_PG_SCHEMA
     // Spliced into SQL (CREATE SCHEMA, the table name), so only plain lowercase identifiers.
     if (schema !== undefined && schema !== '' && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {

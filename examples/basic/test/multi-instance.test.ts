@@ -1,7 +1,7 @@
 // Two real server processes of the example (`node dist/server.js`) on one shared store, the way
 // they run behind a load balancer: a device talks to one, the person to the other, and the
-// grant, the sign-in cookie and the CSRF tokens work across both. Once on Redis, once on
-// PostgreSQL through Prisma.
+// grant, the sign-in cookie and the CSRF tokens work across both, and the verification page's
+// rate limit counts on both. On Redis, on PostgreSQL through node-postgres, and through Prisma.
 import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -115,6 +115,22 @@ async function scenarios (t: Test, env: Record<string, string>) {
     t.match(approved.body, 'Device connected')
     t.equal((await poll(two.base, device.device_code)).status, 200)
   })
+
+  // Last: it leaves this address blocked for the rest of the window (on this run's schema or prefix only).
+  await t.test('wrong codes entered on instance 1 count on instance 2: the per-address limit is shared', async t => {
+    const user = browser()
+    await signIn(t, user, one.base, one.base, '/device')
+    const wrongCode = () => Array.from({ length: 8 }, () => 'BCDFGHJKLMNPQRSTVWXZ'[randomBytes(1)[0]! % 20]).join('')
+    // The plugin's default: 10 failed entries per address per 10 minutes.
+    for (let i = 0; i < 10; i++) {
+      const res = await user(`${one.base}/device?user_code=${wrongCode()}`)
+      t.equal(res.status, 400, `wrong code ${i + 1} on instance 1: unknown code`)
+    }
+    const blocked = await user(`${two.base}/device?user_code=${wrongCode()}`)
+    t.equal(blocked.status, 429, 'the next entry, on instance 2, is refused')
+    t.ok(Number(blocked.headers.get('retry-after')) > 0, 'with Retry-After')
+    t.equal((await user(`${one.base}/device?user_code=${wrongCode()}`)).status, 429, 'and on instance 1')
+  })
 }
 
 t.test('Redis: two instances share one Redis', async t => {
@@ -135,16 +151,20 @@ t.test('Redis: two instances share one Redis', async t => {
   t.ok(keys.length > 0, 'the grants lived under the test prefix')
 })
 
-t.test('PostgreSQL: two instances share one table (created by whichever starts first)', async t => {
-  const schema = `example_basic_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: DATABASE_URL })
-  await admin.connect()
-  // Registered before the servers start, so it runs after they stop (teardowns run last-in first-out).
-  t.teardown(async () => {
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-    await admin.end()
+for (const store of ['postgres', 'prisma'] as const) {
+  t.test(`PostgreSQL (${store}): two instances share one table (created by whichever starts first)`, async t => {
+    const schema = `example_basic_${randomBytes(6).toString('hex')}`
+    const admin = new pg.Client({ connectionString: DATABASE_URL })
+    await admin.connect()
+    // Registered before the servers start, so it runs after they stop (teardowns run last-in first-out).
+    t.teardown(async () => {
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+      await admin.end()
+    })
+    await scenarios(t, { DEVICE_GRANT_STORE: store, DATABASE_URL, DEVICE_GRANT_PG_SCHEMA: schema })
+    const { rows } = await admin.query<{ status: string, n: number }>(`SELECT status, count(*)::int AS n FROM "${schema}".device_grant GROUP BY status ORDER BY status`)
+    t.same(rows, [{ status: 'consumed', n: 2 }, { status: 'denied', n: 1 }], 'the grants are rows of the private schema')
+    const { rows: counters } = await admin.query<{ hits: string }>(`SELECT hits::text FROM "${schema}".device_grant_counter WHERE key = 'ip:127.0.0.1'`)
+    t.same(counters, [{ hits: '10' }], 'the address\'s ten failures, counted in one row (refused entries only read it)')
   })
-  await scenarios(t, { DEVICE_GRANT_STORE: 'prisma', DATABASE_URL, DEVICE_GRANT_PG_SCHEMA: schema })
-  const { rows } = await admin.query<{ status: string, n: number }>(`SELECT status, count(*)::int AS n FROM "${schema}".device_grant GROUP BY status ORDER BY status`)
-  t.same(rows, [{ status: 'consumed', n: 2 }, { status: 'denied', n: 1 }], 'the grants are rows of the private schema')
-})
+}

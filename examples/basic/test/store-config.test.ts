@@ -11,10 +11,18 @@ t.test('DEVICE_GRANT_STORE picks the store, with the documented defaults', async
   t.same(readStoreConfig({ DEVICE_GRANT_STORE: 'redis', REDIS_URL: 'redis://cache:6380/2', DEVICE_GRANT_REDIS_PREFIX: 'tv:' }), { kind: 'redis', url: 'redis://cache:6380/2', keyPrefix: 'tv:' })
   t.same(readStoreConfig({ DEVICE_GRANT_STORE: 'prisma' }), { kind: 'prisma', url: 'postgresql://postgres@127.0.0.1:5432/test' })
   t.same(readConfig({ DEVICE_GRANT_STORE: 'prisma', DATABASE_URL: 'postgresql://db/app', DEVICE_GRANT_PG_SCHEMA: 'auth' }).store, { kind: 'prisma', url: 'postgresql://db/app', schema: 'auth' })
-  t.throws(() => readStoreConfig({ DEVICE_GRANT_STORE: 'mongo' }), /DEVICE_GRANT_STORE must be one of memory, redis, prisma/)
+  t.same(readStoreConfig({ DEVICE_GRANT_STORE: 'postgres', DEVICE_GRANT_PG_SCHEMA: 'auth' }), { kind: 'postgres', url: 'postgresql://postgres@127.0.0.1:5432/test', schema: 'auth' })
+  t.throws(() => readStoreConfig({ DEVICE_GRANT_STORE: 'mongo' }), /DEVICE_GRANT_STORE must be one of memory, redis, postgres, prisma/)
   for (const schema of ['Auth', 'auth-x', 'a"; DROP TABLE x; --', '1abc']) {
     t.throws(() => readStoreConfig({ DEVICE_GRANT_STORE: 'prisma', DEVICE_GRANT_PG_SCHEMA: schema }), /DEVICE_GRANT_PG_SCHEMA must be a lowercase identifier/, schema)
+    t.throws(() => readStoreConfig({ DEVICE_GRANT_STORE: 'postgres', DEVICE_GRANT_PG_SCHEMA: schema }), /DEVICE_GRANT_PG_SCHEMA must be a lowercase identifier/, schema)
   }
+})
+
+t.test('an unreachable PostgreSQL fails the start, with the reason', async t => {
+  const port = await freePort()
+  const err = await buildApp(readConfig({ DEVICE_GRANT_STORE: 'postgres', DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/test` })).then(() => undefined, (e: unknown) => e)
+  t.match(err, { code: 'ECONNREFUSED' })
 })
 
 t.test('an unreachable Redis fails the start, with the reason', async t => {
