@@ -126,16 +126,16 @@ t.test('kill -9 of PostgreSQL mid-run: no acknowledged decision or claim is lost
   const { pool, store } = open()
   const ack: Acknowledged = { saved: [], approved: new Map(), denied: new Set(), claims: new Map(), polls: 0, unavailable: 0 }
   let next = 0
-  let stop = false
+  const run = { stopped: false }
   const workers = Array.from({ length: 16 }, async () => {
-    while (!stop) await lifeOfAGrant(store, next++, ack)
+    while (!run.stopped) await lifeOfAGrant(store, next++, ack)
   })
   // Let the run get going, crash the server under it, let the workers meet the outage.
   await new Promise((resolve) => setTimeout(resolve, 1500))
   const before = { saved: ack.saved.length, approved: ack.approved.size, claims: ack.claims.size, polls: ack.polls }
   await server.kill9()
   await new Promise((resolve) => setTimeout(resolve, 500))
-  stop = true
+  run.stopped = true
   await within(30_000, Promise.all(workers))
   await pool.end().catch(() => {})
   t.ok(before.saved > 20 && before.approved > 10 && before.claims > 5 && before.polls > 50, `a real run before the crash: ${JSON.stringify(before)}`)
