@@ -42,8 +42,20 @@ async function createTablesIfMissing (config: SqlStoreConfig, log: FastifyBaseLo
   }
 }
 
-/** PostgreSQL has no TTL: every minute, delete what expired past the store's retention (and ended counters). */
-function startSweeper (store: { sweep: () => Promise<number> }, log: FastifyBaseLogger): NodeJS.Timeout {
+type SqlStore = ExampleStore['store'] & { sweep: () => Promise<number> }
+
+/**
+ * Serves `store` once one lookup has answered (the pool opens a connection now, not during the
+ * first device's request, and a wrong DATABASE_URL fails the start). PostgreSQL has no TTL: every
+ * minute, what expired past the store's retention (and ended counter windows) is deleted.
+ */
+async function serve (store: SqlStore, log: FastifyBaseLogger, release: () => Promise<void>): Promise<ExampleStore> {
+  try {
+    await store.findByDeviceCodeHash('')
+  } catch (err) {
+    await release()
+    throw err
+  }
   const sweeper = setInterval(() => {
     store.sweep().then(
       count => { if (count > 0) log.debug({ count }, 'device grants swept') },
@@ -51,7 +63,13 @@ function startSweeper (store: { sweep: () => Promise<number> }, log: FastifyBase
     )
   }, 60_000)
   sweeper.unref()
-  return sweeper
+  return {
+    store,
+    close: async () => {
+      clearInterval(sweeper)
+      await release()
+    }
+  }
 }
 
 /** Pool timeouts make a database that stops answering a quick 503, not a queue of hung requests. */
@@ -64,16 +82,7 @@ export async function createPostgresStore (config: SqlStoreConfig, log: FastifyB
   // A connection that dies while idle is reported here; the pool replaces it by itself.
   pool.on('error', (err) => { log.warn({ err }, 'postgres connection lost') })
   const store = postgresStore({ pool, ...(config.schema !== undefined && { table: `${config.schema}.device_grant` }) })
-  // One lookup before serving: the pool opens a connection now, and a wrong DATABASE_URL fails the start.
-  await store.findByDeviceCodeHash('')
-  const sweeper = startSweeper(store, log)
-  return {
-    store,
-    close: async () => {
-      clearInterval(sweeper)
-      await pool.end()
-    }
-  }
+  return await serve(store, log, async () => { await pool.end() })
 }
 
 export async function createPrismaStore (config: SqlStoreConfig, log: FastifyBaseLogger): Promise<ExampleStore> {
@@ -86,15 +95,6 @@ export async function createPrismaStore (config: SqlStoreConfig, log: FastifyBas
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: config.url, ...POOL, query_timeout: 10_000 }, config.schema === undefined ? undefined : { schema: config.schema }) })
   // Prisma qualifies its own queries with the adapter's schema; the store's raw ones need the name too.
   const store = prismaStore({ prisma, ...(config.schema !== undefined && { table: `${config.schema}.device_grant` }) })
-  // One lookup before serving: Prisma loads its query compiler and the pool opens a connection
-  // now, not during the first device's request.
-  await store.findByDeviceCodeHash('')
-  const sweeper = startSweeper(store, log)
-  return {
-    store,
-    close: async () => {
-      clearInterval(sweeper)
-      await prisma.$disconnect()
-    }
-  }
+  // Prisma also loads its query compiler on that first lookup.
+  return await serve(store, log, async () => { await prisma.$disconnect() })
 }
