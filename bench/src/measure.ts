@@ -4,7 +4,7 @@ import { loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import type { Redis } from 'ioredis'
-import type { ReadyMessage, Scenario, ServerStats, Target } from './config.js'
+import { BEFORE_SERVER, type ReadyMessage, type Scenario, type ServerStats, type Target } from './config.js'
 import { authorizeLoad, flowLoad, pollLoad, type LoadResult } from './loadgen.js'
 
 export interface Settings {
@@ -76,7 +76,9 @@ async function startServer (target: Target, infra: Infra, execArgv: string[]): P
     env.BENCH_DATABASE_URL = infra.db.url
     env.BENCH_PG_SCHEMA = infra.db.schema
   }
-  const child = fork(SERVER, [target], { env, execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+  const child = target === 'before'
+    ? fork(BEFORE_SERVER ?? '', ['prisma'], { env, execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+    : fork(SERVER, [target], { env, execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000) })
   const port = await new Promise<number>((resolve, reject) => {

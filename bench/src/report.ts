@@ -251,6 +251,16 @@ export function targetChecks (report: Report): Check[] {
     const sl = slicedRatio(report, 'poll', 'postgres', 'memory')
     checks.push({ target: 'PostgreSQL store ≥ 30 % of the memory store on the poll path', measured: `${slices(sl)}rounds: ${fmt.pct(r)} (per round ${fmt.pct(lo)}–${fmt.pct(hi)}, median ${fmt.pct(mid)})`, met: (sl?.median ?? r) >= 0.3 })
   }
+  if (has('postgres') && has('before')) {
+    for (const [scenario, factor] of [['poll', 3], ['authorize', 2], ['flow', 2]] as const) {
+      const r = ratio(report, scenario, 'postgres', 'before')
+      const [lo, mid, hi] = roundRange(report, scenario, 'postgres', 'before')
+      const p99 = ratio(report, scenario, 'postgres', 'before', m => m.load.p99)
+      checks.push({ target: `${SCENARIO_LABEL[scenario]}: PostgreSQL store ≥ ${factor}× the Prisma store before, p99 no worse`, measured: `${r.toFixed(2)}× (per round ${lo.toFixed(2)}–${hi.toFixed(2)}×, median ${mid.toFixed(2)}×), p99 ${p99.toFixed(2)}×`, met: r >= factor && p99 <= 1 })
+    }
+    const r = ratio(report, 'poll', 'prisma', 'before')
+    checks.push({ target: 'Prisma store now vs before, poll (reported, no threshold)', measured: `${r.toFixed(2)}×, p99 ${ratio(report, 'poll', 'prisma', 'before', m => m.load.p99).toFixed(2)}×`, met: true })
+  }
   if (has('postgres') && has('pgraw')) {
     for (const scenario of SCENARIOS) {
       const r = ratio(report, scenario, 'postgres', 'pgraw')

@@ -18,7 +18,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { PG_TARGETS, SCENARIOS, TARGETS, type RoundTripResult, type Scenario, type Target } from './config.js'
+import { BEFORE_SERVER, PG_TARGETS, SCENARIOS, TARGETS, type RoundTripResult, type Scenario, type Target } from './config.js'
 import { createDatabase, startRedis, type BenchDatabase, type PrivateRedis } from './infra.js'
 import { measure, pairedSlices, type Infra, type Measurement } from './measure.js'
 import type { MemoryResult } from './memory.js'
@@ -53,8 +53,12 @@ const settings: RunSettings = {
   slices: Math.min(40, Math.floor(envNumber('BENCH_SLICES', smoke ? 2 : 8))),
   slice: envNumber('BENCH_SLICE', smoke ? 0.3 : 0.5)
 }
-const targets: Target[] = (process.env.BENCH_TARGETS?.split(',') ?? (smoke ? ['ceiling', 'memory'] : [...TARGETS])) as Target[]
+const targets: Target[] = (process.env.BENCH_TARGETS?.split(',') ?? (smoke ? ['ceiling', 'memory'] : TARGETS.filter(t => t !== 'before'))) as Target[]
 for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t}`)
+if (targets.includes('before') && BEFORE_SERVER === undefined) throw new Error('the before target needs BENCH_BEFORE_SERVER')
+/** Where the report goes, in bench/: RESULTS.md unless BENCH_OUT names another file (e.g. a run of some targets only). */
+const outFile = process.env.BENCH_OUT ?? 'RESULTS.md'
+if (!/^[\w.-]+\.md$/.test(outFile)) throw new Error('BENCH_OUT must be a file name ending in .md')
 const scenarios: Scenario[] = (process.env.BENCH_SCENARIOS?.split(',') ?? [...SCENARIOS]) as Scenario[]
 for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}`)
 
@@ -190,9 +194,9 @@ async function main (): Promise<void> {
       console.log('bench: smoke run well-formed')
       return
     }
-    const out = join(benchDir, 'RESULTS.md')
+    const out = join(benchDir, outFile)
     writeFileSync(out, renderMarkdown(report))
-    writeFileSync(join(benchDir, 'results.json'), JSON.stringify(report, null, 2) + '\n')
+    writeFileSync(join(benchDir, outFile.replace(/^RESULTS/, 'results').replace(/\.md$/, '.json')), JSON.stringify(report, null, 2) + '\n')
     console.log(`\n${resultsTable(report)}\n`)
     for (const c of targetChecks(report)) console.log(`${c.met ? 'met    ' : 'NOT MET'}  ${c.target}: ${c.measured}`)
     console.log(`\nbench: wrote ${out} in ${Math.round(env.seconds)} s`)

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { TARGETS, readServerEnv, type ReadyMessage, type Target } from './config.js'
 
 const target = process.argv[2] as Target
-if (!TARGETS.includes(target)) throw new Error(`unknown target ${String(target)}; one of ${TARGETS.join(', ')}`)
+if (!TARGETS.includes(target) || target === 'before') throw new Error(`unknown target ${String(target)}; one of ${TARGETS.join(', ')} (but before, another build's server)`)
 
 let close: () => Promise<void>
 let port: number
