@@ -1,5 +1,6 @@
 export { PostgresStore, postgresStore } from './postgres-store.js'
 export type { PostgresStoreOptions } from './postgres-store.js'
+export type { SqlStoreOptions } from './sql-store.js'
 export type { PgQueryable, PgQueryConfig, PgQueryResult } from './pool.js'
 export { COLUMNS, DEFAULT_TABLE } from './sql.js'
 export { migrationsDirectory, migrationSql } from './migrations.js'
