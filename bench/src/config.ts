@@ -56,6 +56,8 @@ export interface ServerEnv {
   pgSchema?: string
   /** BENCH_DPOP=1: the plugin runs with `dpop: true` (dpop.ts). */
   dpop?: boolean
+  /** BENCH_PG_POOL: the pg pool size of the postgres and pgraw targets (default 20: durable commits group better; Prisma keeps 10). */
+  pgPool?: number
 }
 
 export function readServerEnv (): ServerEnv {
@@ -65,6 +67,7 @@ export function readServerEnv (): ServerEnv {
   if (process.env.BENCH_DATABASE_URL !== undefined) env.databaseUrl = process.env.BENCH_DATABASE_URL
   if (process.env.BENCH_PG_SCHEMA !== undefined) env.pgSchema = process.env.BENCH_PG_SCHEMA
   if (process.env.BENCH_DPOP === '1') env.dpop = true
+  if (process.env.BENCH_PG_POOL !== undefined) env.pgPool = Number(process.env.BENCH_PG_POOL)
   return env
 }
 

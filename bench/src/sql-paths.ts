@@ -38,6 +38,12 @@ let clock = now
 const next = (i: number): string => hashes[i % GRANTS] as string
 const pollValues = (i: number): unknown[] => [next(i), 'tv', ++clock, 1000, 5]
 
+let saved = 0
+const saveRow = (i: number): unknown[] => {
+  const at = Date.now()
+  return [`s${i}-${++saved}-${randomBytes(6).toString('hex')}`, `S${saved}-${randomBytes(4).toString('hex')}`, 'tv', '', 'pending', at, at + 600_000, 5, null, null, null, null, null, null, null]
+}
+
 type Path = [name: string, call: (i: number) => PromiseLike<unknown>]
 const paths: Path[] = [
   ['poll: pg unnamed, durable commit', (i) => pool(10).query({ text: durable.recordPoll.text, values: pollValues(i) })],
@@ -47,6 +53,9 @@ const paths: Path[] = [
   ['poll: pg named, async commit (pool 20)', (i) => pool(20).query({ ...fast.recordPoll, values: pollValues(i) })],
   ['poll: Prisma $queryRawUnsafe, durable commit', (i) => prisma.$queryRawUnsafe(durable.recordPoll.text, ...pollValues(i))],
   ['poll: Prisma $queryRawUnsafe, async commit', (i) => prisma.$queryRawUnsafe(fast.recordPoll.text, ...pollValues(i))],
+  ['save (durable): pg named, pool 10', (i) => pool(10).query({ ...fast.save, values: saveRow(i) })],
+  ['save (durable): pg named, pool 20', (i) => pool(20).query({ ...fast.save, values: saveRow(i) })],
+  ['save (durable): pg named, pool 32', (i) => pool(32).query({ ...fast.save, values: saveRow(i) })],
   ['find: pg named', (i) => pool(10).query({ ...fast.findByDeviceCodeHash, values: [next(i)] })],
   ['find: Prisma $queryRawUnsafe', (i) => prisma.$queryRawUnsafe(fast.findByDeviceCodeHash.text, next(i))],
   ['find: Prisma findUnique', (i) => prisma.deviceGrant.findUnique({ where: { deviceCodeHash: next(i) } })],

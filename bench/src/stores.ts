@@ -48,7 +48,7 @@ export async function openStore (kind: StoreKind, env: ServerEnv): Promise<Bench
     return { store, redis: () => commands, close: async () => { await redis.quit() } }
   }
   if (env.databaseUrl === undefined || env.pgSchema === undefined) throw new Error(`BENCH_DATABASE_URL and BENCH_PG_SCHEMA are required for the ${kind} target`)
-  if (kind === 'postgres') return await openPostgres(env.databaseUrl, env.pgSchema)
+  if (kind === 'postgres') return await openPostgres(env.databaseUrl, env.pgSchema, env.pgPool ?? 20)
   const { default: pg } = await import('pg')
   const { PrismaPg } = await import('@prisma/adapter-pg')
   const { prismaStore } = await import('@device-grant/store-prisma')
@@ -83,10 +83,10 @@ export async function openStore (kind: StoreKind, env: ServerEnv): Promise<Bench
 }
 
 /** store-postgres as its README sets it up: the app's pool, the store's defaults. */
-async function openPostgres (databaseUrl: string, schema: string): Promise<BenchStore> {
+async function openPostgres (databaseUrl: string, schema: string, max: number): Promise<BenchStore> {
   const { default: pg } = await import('pg')
   const { postgresStore } = await import('@device-grant/store-postgres')
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5000, application_name: 'device_grant_bench' })
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, connectionTimeoutMillis: 5000, application_name: 'device_grant_bench' })
   let statements = 0
   const query = pool.query.bind(pool) as (...args: unknown[]) => unknown
   pool.query = ((...args: unknown[]) => {

@@ -20,8 +20,9 @@ const LIFETIME_MS = 600_000
  */
 export async function pgRawServer (env: ServerEnv): Promise<FastifyInstance> {
   if (env.databaseUrl === undefined || env.pgSchema === undefined) throw new Error('BENCH_DATABASE_URL and BENCH_PG_SCHEMA are required for the pgraw target')
-  const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 10, application_name: 'device_grant_bench' })
+  const pool = new pg.Pool({ connectionString: env.databaseUrl, max: env.pgPool ?? 20, application_name: 'device_grant_bench' })
   let statements = 0
+  let created = 0
   const sql = buildStatements(`${env.pgSchema}.device_grant`, { asyncPollCommit: true })
   const run = async (statement: { name: string, text: string }, values: unknown[]): Promise<pg.QueryResult> => {
     statements++
@@ -47,6 +48,7 @@ export async function pgRawServer (env: ServerEnv): Promise<FastifyInstance> {
   app.post('/device_authorization', async request => {
     const body = request.body as Record<string, string>
     const { deviceCode, userCode } = await create(body.client_id ?? '')
+    created++
     return {
       device_code: deviceCode,
       user_code: userCode,
@@ -87,6 +89,6 @@ export async function pgRawServer (env: ServerEnv): Promise<FastifyInstance> {
     const approved = hash !== undefined && (await run(sql.approve, [hash, SUBJECT, Date.now(), null])).rowCount === 1
     return reply.code(approved ? 204 : 409).send()
   })
-  app.get('/bench/stats', async (): Promise<ServerStats> => ({ answers, sql: statements }))
+  app.get('/bench/stats', async (): Promise<ServerStats> => ({ answers, created, sql: statements }))
   return app
 }
