@@ -82,21 +82,33 @@ export interface BenchDatabase {
   drop: () => Promise<void>
 }
 
-/** A schema of our own (`bench_<random>`) with the shipped migrations applied; dropped at the end. */
+/**
+ * Schemas of our own with the shipped migrations applied, dropped at the end: `bench_<random>`,
+ * and `bench_<random>_before` for the `before` target, so that it can run side by side with
+ * another PostgreSQL target (each truncates its table when it starts).
+ */
 export async function createDatabase (): Promise<BenchDatabase> {
   const schema = `bench_${randomBytes(5).toString('hex')}`
   const admin = new pg.Client({ connectionString: DATABASE_URL, application_name: 'device_grant_bench_admin' })
   await admin.connect()
-  await admin.query(`CREATE SCHEMA "${schema}"`)
+  for (const each of [schema, beforeSchema(schema)]) {
+    await admin.query(`CREATE SCHEMA "${each}"`)
+    await admin.query(`SET search_path TO "${each}"`)
+    await admin.query(migrationSql())
+  }
   await admin.query(`SET search_path TO "${schema}"`)
-  await admin.query(migrationSql())
   return {
     url: DATABASE_URL,
     schema,
     admin,
     drop: async () => {
-      await admin.query(`DROP SCHEMA "${schema}" CASCADE`)
+      for (const each of [schema, beforeSchema(schema)]) await admin.query(`DROP SCHEMA "${each}" CASCADE`)
       await admin.end()
     }
   }
+}
+
+/** The `before` target's schema. */
+export function beforeSchema (schema: string): string {
+  return `${schema}_before`
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import type { Redis } from 'ioredis'
 import { BEFORE_SERVER, type ReadyMessage, type Scenario, type ServerStats, type Target } from './config.js'
 import { authorizeLoad, flowLoad, pollLoad, type LoadResult } from './loadgen.js'
+import { beforeSchema } from './infra.js'
 
 export interface Settings {
   /** Seconds measured per run. */
@@ -74,7 +75,7 @@ async function startServer (target: Target, infra: Infra, execArgv: string[]): P
   }
   if (infra.db !== undefined) {
     env.BENCH_DATABASE_URL = infra.db.url
-    env.BENCH_PG_SCHEMA = infra.db.schema
+    env.BENCH_PG_SCHEMA = target === 'before' ? beforeSchema(infra.db.schema) : infra.db.schema
   }
   const child = target === 'before'
     ? fork(BEFORE_SERVER ?? '', ['prisma'], { env, execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
