@@ -51,7 +51,7 @@ type SqlStore = ExampleStore['store'] & { sweep: () => Promise<number> }
  */
 async function serve (store: SqlStore, log: FastifyBaseLogger, release: () => Promise<void>): Promise<ExampleStore> {
   try {
-    await store.findByDeviceCodeHash('')
+    await store.findByUserCode('')
   } catch (err) {
     await release()
     throw err

@@ -27,7 +27,7 @@ async function terminate (where: string): Promise<number> {
 function operations (g: ReturnType<typeof grant>): Array<[string, (s: DeviceGrantStore) => Promise<unknown>]> {
   return [
     ['save', (s) => s.save(g)],
-    ['findByDeviceCodeHash', (s) => s.findByDeviceCodeHash(g.deviceCodeHash)],
+    ['findByDeviceCodeHash', (s) => s.findByDeviceCodeHash?.(g.deviceCodeHash) ?? Promise.resolve()],
     ['findByUserCode', (s) => s.findByUserCode(g.userCode)],
     ['recordPoll', (s) => s.recordPoll(g.deviceCodeHash, { ...poll, now: g.createdAt })],
     ['bindSubject', (s) => s.bindSubject(g.deviceCodeHash, { subject: 'alice', now: g.createdAt })],
