@@ -33,14 +33,7 @@ export async function ceilingServer (): Promise<FastifyInstance> {
   app.post('/device_authorization', async request => {
     const body = request.body as Record<string, string>
     const { deviceCode, userCode } = create(body.client_id ?? '')
-    return {
-      device_code: deviceCode,
-      user_code: userCode,
-      verification_uri: VERIFICATION_URI,
-      verification_uri_complete: `${VERIFICATION_URI}?user_code=${userCode}`,
-      expires_in: 600,
-      interval: 5
-    }
+    return authorizationReply(deviceCode, userCode)
   })
 
   app.post('/token', async (request, reply) => {
@@ -73,4 +66,16 @@ export async function ceilingServer (): Promise<FastifyInstance> {
   })
   app.get('/bench/stats', async (): Promise<ServerStats> => ({ answers }))
   return app
+}
+
+/** The device authorization response both bare servers send (the ceiling and the PostgreSQL baseline). */
+export function authorizationReply (deviceCode: string, userCode: string): Record<string, string | number> {
+  return {
+    device_code: deviceCode,
+    user_code: userCode,
+    verification_uri: VERIFICATION_URI,
+    verification_uri_complete: `${VERIFICATION_URI}?user_code=${userCode}`,
+    expires_in: 600,
+    interval: 5
+  }
 }

@@ -4,10 +4,10 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { buildStatements } from '@device-grant/store-postgres/sql'
 import { CLIENT_ID, SUBJECT, count, type ServerEnv, type ServerStats } from '../config.js'
+import { authorizationReply } from './ceiling.js'
 import { seedInBatches } from './seed.js'
 
 const BASE20 = 'BCDFGHJKLMNPQRSTVWXZ'
-const VERIFICATION_URI = 'http://127.0.0.1/device'
 const LIFETIME_MS = 600_000
 
 /**
@@ -49,14 +49,7 @@ export async function pgRawServer (env: ServerEnv): Promise<FastifyInstance> {
     const body = request.body as Record<string, string>
     const { deviceCode, userCode } = await create(body.client_id ?? '')
     created++
-    return {
-      device_code: deviceCode,
-      user_code: userCode,
-      verification_uri: VERIFICATION_URI,
-      verification_uri_complete: `${VERIFICATION_URI}?user_code=${userCode}`,
-      expires_in: 600,
-      interval: 5
-    }
+    return authorizationReply(deviceCode, userCode)
   })
 
   app.post('/token', async (request, reply) => {
