@@ -1,3 +1,4 @@
+import { StoreUnavailableError } from 'fastify-device-grant'
 import type { FastifyBaseLogger } from 'fastify'
 import type { SqlStoreConfig } from './config.js'
 import type { ExampleStore } from './store.js'
@@ -45,13 +46,29 @@ async function createTablesIfMissing (config: SqlStoreConfig, log: FastifyBaseLo
 type SqlStore = ExampleStore['store'] & { sweep: () => Promise<number> }
 
 /**
+ * The first statement also loads Prisma's query compiler, which can outlast the store's
+ * operationTimeout on a busy machine: a lookup that only timed out (a StoreUnavailableError with
+ * no driver error behind it) is tried again, twice. A database that refuses fails at once.
+ */
+async function firstLookup (store: SqlStore): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await store.findByUserCode('')
+      return
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError) || err.cause !== undefined || attempt === 3) throw err
+    }
+  }
+}
+
+/**
  * Serves `store` once one lookup has answered (the pool opens a connection now, not during the
  * first device's request, and a wrong DATABASE_URL fails the start). PostgreSQL has no TTL: every
  * minute, what expired past the store's retention (and ended counter windows) is deleted.
  */
 async function serve (store: SqlStore, log: FastifyBaseLogger, release: () => Promise<void>): Promise<ExampleStore> {
   try {
-    await store.findByUserCode('')
+    await firstLookup(store)
   } catch (err) {
     await release()
     throw err
