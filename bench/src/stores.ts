@@ -62,19 +62,13 @@ export async function openStore (kind: StoreKind, env: ServerEnv): Promise<Bench
   })
   // Every statement Prisma sends goes through pool.query (no transactions on these paths):
   // counting here counts what goes over the wire.
-  let statements = 0
-  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown
-  pool.query = ((...args: unknown[]) => {
-    statements++
-    return query(...args)
-  }) as typeof pool.query
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { schema: env.pgSchema }) })
   await prisma.$executeRawUnsafe(`TRUNCATE "${env.pgSchema}".device_grant`)
-  statements = 0
+  const sql = countQueries(pool)
   const store = prismaStore({ prisma, table: `${env.pgSchema}.device_grant` })
   return {
     store,
-    sql: () => statements,
+    sql,
     close: async () => {
       await prisma.$disconnect()
       await pool.end()
@@ -87,14 +81,19 @@ async function openPostgres (databaseUrl: string, schema: string, max: number): 
   const { default: pg } = await import('pg')
   const { postgresStore } = await import('@device-grant/store-postgres')
   const pool = new pg.Pool({ connectionString: databaseUrl, max, connectionTimeoutMillis: 5000, application_name: 'device_grant_bench' })
+  await pool.query(`TRUNCATE "${schema}".device_grant`)
+  const sql = countQueries(pool)
+  const store = postgresStore({ pool, table: `${schema}.device_grant` })
+  return { store, sql, close: async () => { await pool.end() } }
+}
+
+/** Counts `pool.query()` calls from now on: one statement, one round trip, each. */
+function countQueries (pool: import('pg').Pool): () => number {
   let statements = 0
   const query = pool.query.bind(pool) as (...args: unknown[]) => unknown
   pool.query = ((...args: unknown[]) => {
     statements++
     return query(...args)
   }) as typeof pool.query
-  await pool.query(`TRUNCATE "${schema}".device_grant`)
-  statements = 0
-  const store = postgresStore({ pool, table: `${schema}.device_grant` })
-  return { store, sql: () => statements, close: async () => { await pool.end() } }
+  return () => statements
 }
