@@ -1,6 +1,6 @@
 import t from 'tap'
-import type { DeviceGrantRecord } from '@device-grant/core'
 import { PostgresStore, postgresStore } from '../src/index.js'
+import { roundTripTests } from './shared/round-trip.js'
 import { createTestDatabase, grant, polled } from './helpers.js'
 
 const db = await createTestDatabase()
@@ -8,30 +8,7 @@ t.teardown(() => db.close())
 const store = postgresStore({ pool: db.pool, table: db.table })
 const poll = (clientId: string, now: number, leewayMs = 1000) => ({ clientId, now, leewayMs, slowDownStep: 5 })
 
-t.test('save and find round-trip every field, dpopJkt included, times exact to the millisecond', async (t) => {
-  const max = Number.MAX_SAFE_INTEGER
-  const full: DeviceGrantRecord = {
-    ...grant({ createdAt: max - 600_001, expiresAt: max }),
-    scope: '',
-    lastPolledAt: max - 1,
-    subject: 'user-ü 1',
-    grantedScope: 'openid',
-    decidedAt: max - 3,
-    ip: '2001:db8::1',
-    userAgent: 'Device/1.0 (ß; "quoted")',
-    dpopJkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I'
-  }
-  t.equal(await store.save(full), true)
-  t.strictSame(await store.findByDeviceCodeHash(full.deviceCodeHash), full)
-  t.strictSame(await store.findByUserCode(full.userCode), full)
-  const minimal = grant({ createdAt: 1_732_000_000_123 })
-  t.equal(await store.save(minimal), true)
-  const found = await store.findByDeviceCodeHash(minimal.deviceCodeHash)
-  t.strictSame(found, minimal, 'optional fields stay absent (not null, not undefined keys)')
-  t.same(Object.keys(found ?? {}).sort(), Object.keys(minimal).sort())
-  t.equal(await store.findByDeviceCodeHash('no-such-hash'), undefined)
-  t.equal(await store.findByUserCode('NOSUCHCODE'), undefined)
-})
+roundTripTests(t, { store })
 
 t.test('dpopJkt survives the decision and comes back from the claim', async (t) => {
   const g = grant({ dpopJkt: 'jkt-1' })
