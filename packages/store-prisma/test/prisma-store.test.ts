@@ -1,8 +1,8 @@
 import t from 'tap'
 import { StoreUnavailableError } from '@device-grant/core'
-import type { DeviceGrantRecord } from '@device-grant/core'
 import { PrismaStore, prismaStore } from '../src/index.js'
 import type { PrismaClientLike } from '../src/index.js'
+import { roundTripTests } from '../../store-postgres/test/shared/round-trip.js'
 import { createTestDatabase, grant, polled } from './helpers.js'
 
 const db = await createTestDatabase()
@@ -10,31 +10,7 @@ t.teardown(() => db.close())
 const store = prismaStore({ prisma: db.prisma, table: db.table })
 const poll = (clientId: string, now: number, leewayMs = 1000) => ({ clientId, now, leewayMs, slowDownStep: 5 })
 
-t.test('save and find round-trip every field, times exact to the millisecond', async (t) => {
-  const max = Number.MAX_SAFE_INTEGER
-  const full: DeviceGrantRecord = {
-    ...grant({ createdAt: max - 600_001, expiresAt: max }),
-    scope: '',
-    lastPolledAt: max - 1,
-    subject: 'user-ü 1',
-    grantedScope: 'openid',
-    decidedAt: max - 3,
-    ip: '2001:db8::1',
-    userAgent: 'Device/1.0 (ß; "quoted")'
-  }
-  t.equal(await store.save(full), true)
-  t.strictSame(await store.findByDeviceCodeHash(full.deviceCodeHash), full)
-  t.strictSame(await store.findByUserCode(full.userCode), full)
-
-  const minimal = grant({ createdAt: 1_732_000_000_123 })
-  t.equal(await store.save(minimal), true)
-  const found = await store.findByDeviceCodeHash(minimal.deviceCodeHash)
-  t.strictSame(found, minimal, 'optional fields stay absent (not null, not undefined keys)')
-  t.same(Object.keys(found ?? {}).sort(), Object.keys(minimal).sort())
-
-  t.equal(await store.findByDeviceCodeHash('no-such-hash'), undefined)
-  t.equal(await store.findByUserCode('NOSUCHCODE'), undefined)
-})
+roundTripTests(t, { store })
 
 t.test('returned records are copies', async (t) => {
   const g = grant()
