@@ -42,7 +42,12 @@ export function harness (db: TestDatabase): PgStoreHarness {
     pools: 'pools',
     db,
     store: postgresStore({ pool: db.pool, table: db.table }),
-    otherProcess: () => postgresStore({ pool: db.newPool({ max: 4 }), table: db.table })
+    otherProcess: () => postgresStore({ pool: db.newPool({ max: 4 }), table: db.table }),
+    refusedCause: { code: 'ECONNREFUSED' },
+    unreachable: () => {
+      const pool = new pg.Pool({ connectionString: 'postgresql://postgres@127.0.0.1:1/test', connectionTimeoutMillis: 2000 })
+      return { store: postgresStore({ pool, table: db.table }), close: async () => { await pool.end() } }
+    }
   }
 }
 

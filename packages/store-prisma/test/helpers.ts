@@ -56,6 +56,12 @@ export function harness (db: TestDatabase): PgStoreHarness {
     pools: 'clients',
     db,
     store: prismaStore({ prisma: db.prisma, table: db.table }),
-    otherProcess: () => prismaStore({ prisma: db.newClient({ max: 4 }), table: db.table })
+    otherProcess: () => prismaStore({ prisma: db.newClient({ max: 4 }), table: db.table }),
+    // A Prisma error (P1001, or P2010 for a raw query) wraps the driver's.
+    refusedCause: Error,
+    unreachable: () => {
+      const prisma = makeClient({ schema: db.schema, applicationName: `${db.applicationName}_down`, url: 'postgresql://postgres@127.0.0.1:1/test' })
+      return { store: prismaStore({ prisma, table: db.table }), close: async () => { await prisma.$disconnect() } }
+    }
   }
 }

@@ -1,6 +1,6 @@
-// Connections killed under a store (pg_terminate_backend): StoreUnavailableError, never a hang,
-// and the store works again on fresh connections.
-import { StoreUnavailableError } from '@device-grant/core'
+// A database that cannot answer (nobody listening, connections killed under the store):
+// StoreUnavailableError, never a hang, and the store works again on fresh connections.
+import { StoreUnavailableError, type DeviceGrantRecord, type DeviceGrantStore } from '@device-grant/core'
 import type { PgStoreHarness, Tap } from './harness.js'
 import { grant, terminate, waitForLockWait, within } from './fixtures.js'
 
@@ -11,8 +11,35 @@ export async function outcome (promise: Promise<unknown>): Promise<unknown> {
   return await within(10_000, promise.then(() => 'ok', (err: unknown) => err))
 }
 
+/** Every operation of a store, on one grant. */
+function operations (g: DeviceGrantRecord): Array<[string, (s: DeviceGrantStore) => Promise<unknown>]> {
+  return [
+    ['save', (s) => s.save(g)],
+    ['findByDeviceCodeHash', (s) => s.findByDeviceCodeHash?.(g.deviceCodeHash) ?? Promise.resolve()],
+    ['findByUserCode', (s) => s.findByUserCode(g.userCode)],
+    ['recordPoll', (s) => s.recordPoll(g.deviceCodeHash, { ...poll, now: g.createdAt })],
+    ['bindSubject', (s) => s.bindSubject(g.deviceCodeHash, { subject: 'alice', now: g.createdAt })],
+    ['approve', (s) => s.approve(g.deviceCodeHash, { subject: 'alice', now: g.createdAt })],
+    ['deny', (s) => s.deny(g.deviceCodeHash, { subject: 'alice', now: g.createdAt })],
+    ['claim', (s) => s.claim(g.deviceCodeHash, g.createdAt)],
+    ['hit', (s) => s.hit?.('k', { windowMs: 1000, now: g.createdAt, increment: 1 }) ?? Promise.resolve()],
+    ['useOnce', (s) => s.useOnce?.('k', { now: g.createdAt, expiresAt: g.createdAt + 1 }) ?? Promise.resolve()],
+    ['deleteExpired', (s) => s.deleteExpired?.(g.createdAt) ?? Promise.resolve()]
+  ]
+}
+
 export function connectionFaultTests (t: Tap, h: PgStoreHarness): void {
   const { db, store } = h
+  t.test('an unreachable server: every operation fails fast with StoreUnavailableError', async (t) => {
+    const down = h.unreachable()
+    t.teardown(down.close)
+    for (const [name, op] of operations(grant())) {
+      const err = await outcome(op(down.store))
+      t.type(err, StoreUnavailableError, name)
+      t.match(err, { retryAfter: Number, cause: h.refusedCause, message: new RegExp(`^${h.packageName}: ${name} failed`) }, `${name}: retryAfter, message and cause`)
+    }
+  })
+
   // approve is a single UPDATE; recordPoll a locking read-then-write (a raw query in Prisma).
   for (const [name, op, after] of [
     ['approve',

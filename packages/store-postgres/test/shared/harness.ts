@@ -20,6 +20,10 @@ export interface PgStoreHarness {
   store: PgStore
   /** A store on a pool of its own (up to 4 connections), as a second process would have. */
   otherProcess: () => PgStore
+  /** A store on a server nobody listens on (127.0.0.1:1), and how to close its pool. */
+  unreachable: () => { store: PgStore, close: () => Promise<void> }
+  /** What the `cause` of a refused connection matches (a tap `match` pattern): drivers differ. */
+  refusedCause: unknown
 }
 
 /** tap's root test or a subtest: what the shared tests register themselves on. */
