@@ -1,13 +1,21 @@
 // Races on one row, through one pool and through several pools (as separate processes would
 // be). Every transition has exactly one winner.
-import type { PgStoreHarness, Tap } from './harness.js'
+import type { PgStore, PgStoreHarness, Tap } from './harness.js'
 import { grant, polled, waitForLockWait } from './fixtures.js'
 
-export function concurrencyTests (t: Tap, h: PgStoreHarness): void {
-  const store = h.store
-  const stores = [store, h.otherProcess(), h.otherProcess()]
-  const N = 100
+const N = 100
 
+export function concurrencyTests (t: Tap, h: PgStoreHarness): void {
+  // The first store is the one under test; the others play other processes.
+  const stores: [PgStore, ...PgStore[]] = [h.store, h.otherProcess(), h.otherProcess()]
+  claimRaces(t, stores, h.pools)
+  pollRaces(t, stores)
+  decisionRaces(t, stores)
+  lockWaits(t, h)
+}
+
+function claimRaces (t: Tap, stores: [PgStore, ...PgStore[]], pools: string): void {
+  const [store] = stores
   t.test(`${N} parallel claims: exactly one winner`, async (t) => {
     const g = grant()
     await store.save(g)
@@ -19,14 +27,17 @@ export function concurrencyTests (t: Tap, h: PgStoreHarness): void {
     t.match(await store.findByDeviceCodeHash(g.deviceCodeHash), { status: 'consumed' })
   })
 
-  t.test(`${N} parallel claims through three ${h.pools}: exactly one winner`, async (t) => {
+  t.test(`${N} parallel claims through three ${pools}: exactly one winner`, async (t) => {
     const g = grant()
     await store.save(g)
     await store.approve(g.deviceCodeHash, { subject: 'alice', now: g.createdAt + 1 })
     const claims = await Promise.all(Array.from({ length: N }, (_, i) => stores[i % stores.length]?.claim(g.deviceCodeHash, g.createdAt + 2)))
     t.equal(claims.filter((c) => c !== undefined).length, 1)
   })
+}
 
+function pollRaces (t: Tap, stores: [PgStore, ...PgStore[]]): void {
+  const [store] = stores
   t.test('parallel polls at one instant: one accepted, every other one slow_down, none lost', async (t) => {
     const g = grant()
     await store.save(g)
@@ -56,7 +67,10 @@ export function concurrencyTests (t: Tap, h: PgStoreHarness): void {
       for (const r of results) t.ok(r?.grant.status === 'pending' || r?.grant.status === status, `a poll saw ${String(r?.grant.status)}`)
     }
   })
+}
 
+function decisionRaces (t: Tap, stores: [PgStore, ...PgStore[]]): void {
+  const [store] = stores
   t.test('approve and deny racing: one winner', async (t) => {
     const g = grant()
     await store.save(g)
@@ -80,16 +94,20 @@ export function concurrencyTests (t: Tap, h: PgStoreHarness): void {
       t.strictSame(await store.findByUserCode(userCode), winner)
     }
   })
+}
 
+/** A statement that waits for a row lock held by another transaction works on what it committed. */
+function lockWaits (t: Tap, h: PgStoreHarness): void {
+  const { db, store } = h
   t.test('a poll that waits for a decision in progress returns the decision, not the row it first saw', async (t) => {
     const g = grant()
     await store.save(g)
-    await h.db.admin.query('BEGIN')
-    await h.db.admin.query("UPDATE device_grant SET status = 'approved', subject = 'alice', decided_at = $2 WHERE device_code_hash = $1",
+    await db.admin.query('BEGIN')
+    await db.admin.query("UPDATE device_grant SET status = 'approved', subject = 'alice', decided_at = $2 WHERE device_code_hash = $1",
       [g.deviceCodeHash, g.createdAt + 1])
     const poll = store.recordPoll(g.deviceCodeHash, { clientId: 'client-a', now: g.createdAt + 2, leewayMs: 1000, slowDownStep: 5 })
-    await waitForLockWait(h.db.admin, h.db.applicationName)
-    await h.db.admin.query('COMMIT')
+    await waitForLockWait(db.admin, db.applicationName)
+    await db.admin.query('COMMIT')
     t.strictSame(await poll, { grant: polled({ ...g, status: 'approved', subject: 'alice', decidedAt: g.createdAt + 1 }), slowDown: false })
     t.strictSame(await store.findByDeviceCodeHash(g.deviceCodeHash), { ...g, status: 'approved', subject: 'alice', decidedAt: g.createdAt + 1 })
   })
@@ -98,11 +116,11 @@ export function concurrencyTests (t: Tap, h: PgStoreHarness): void {
     const g = grant()
     await store.save(g)
     const now = g.createdAt + 1000
-    await h.db.admin.query('BEGIN')
-    await h.db.admin.query('UPDATE device_grant SET last_polled_at = $2 WHERE device_code_hash = $1', [g.deviceCodeHash, now - 1])
+    await db.admin.query('BEGIN')
+    await db.admin.query('UPDATE device_grant SET last_polled_at = $2 WHERE device_code_hash = $1', [g.deviceCodeHash, now - 1])
     const poll = store.recordPoll(g.deviceCodeHash, { clientId: 'client-a', now, leewayMs: 1000, slowDownStep: 5 })
-    await waitForLockWait(h.db.admin, h.db.applicationName)
-    await h.db.admin.query('COMMIT')
+    await waitForLockWait(db.admin, db.applicationName)
+    await db.admin.query('COMMIT')
     t.strictSame(await poll, { grant: polled({ ...g, lastPolledAt: now - 1, interval: 10 }), slowDown: true })
   })
 }
