@@ -1,6 +1,6 @@
 import type { GrantContext } from './context.js'
 import { OAuthError } from './errors.js'
-import { formatScope, parseScope } from './scope.js'
+import { formatScope, parseScope, parseScopeList } from './scope.js'
 import type { DeviceGrantRecord, GrantStatus } from './store.js'
 
 export type GrantState = GrantStatus | 'expired'
@@ -61,9 +61,17 @@ export interface DecisionOptions {
   sameNetwork?: boolean
 }
 
+export interface ApproveOptions extends DecisionOptions {
+  /**
+   * What the user grants, when less than was asked: scope tokens as an array (like `scopes`
+   * and `defaultScope`), or a space-separated string. More than was asked is `invalid_scope`.
+   */
+  grantedScope?: readonly string[] | string
+}
+
 type Action =
   | { kind: 'bind' }
-  | ({ kind: 'approve', grantedScope?: string } & DecisionOptions)
+  | ({ kind: 'approve', grantedScope?: ApproveOptions['grantedScope'] } & DecisionOptions)
   | ({ kind: 'deny' } & DecisionOptions)
 
 /**
@@ -107,10 +115,10 @@ function refusal (view: GrantView | undefined, subject: string): DecisionResult 
 }
 
 /** The user may grant less than was asked, never more. */
-function narrowScope (requested: string, granted: string | undefined): string | undefined {
+function narrowScope (requested: string, granted: ApproveOptions['grantedScope']): string | undefined {
   if (granted === undefined) return undefined
   const asked = new Set(parseScope(requested))
-  const tokens = parseScope(granted)
+  const tokens = parseScopeList(granted)
   const extra = tokens.filter(t => !asked.has(t))
   if (extra.length > 0) throw new OAuthError('invalid_scope', `cannot grant scope that was not requested: ${extra.join(' ')}`)
   return formatScope(tokens)

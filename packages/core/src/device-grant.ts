@@ -2,7 +2,7 @@ import { authorizeDevice, type AuthorizeInput, type DeviceAuthorizationResponse 
 import { systemClock, type Clock } from './clock.js'
 import { DEFAULT_EXPIRES_IN_SECONDS, DEFAULT_INTERVAL_SECONDS, DEFAULT_POLL_LEEWAY_SECONDS } from './constants.js'
 import { safeEmitter, type GrantContext, type IssueToken, type TokenResponse } from './context.js'
-import { decide, lookupGrant, type DecisionOptions, type DecisionResult, type GrantView } from './decision.js'
+import { decide, lookupGrant, type ApproveOptions, type DecisionOptions, type DecisionResult, type GrantView } from './decision.js'
 import type { DeviceGrantEvent, EventListener } from './events.js'
 import { pollDeviceCode, pollOutcome, type PollInput, type PollOutcome } from './poll.js'
 import { parseScope } from './scope.js'
@@ -54,7 +54,7 @@ export interface DeviceGrant {
   lookup(userCode: string): Promise<GrantView | undefined>
   /** Binds a pending grant to the first user who opens it. */
   bind(userCode: string, subject: string): Promise<DecisionResult>
-  approve(userCode: string, subject: string, options?: DecisionOptions & { grantedScope?: string }): Promise<DecisionResult>
+  approve(userCode: string, subject: string, options?: ApproveOptions): Promise<DecisionResult>
   deny(userCode: string, subject: string, options?: DecisionOptions): Promise<DecisionResult>
   /** Sends an event to `onEvent` as the grant's own are sent (a listener's failure goes to `onEventError`). */
   emit(event: DeviceGrantEvent): void

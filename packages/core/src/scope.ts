@@ -13,6 +13,18 @@ export function parseScope (scope: string | undefined): string[] {
   return [...new Set(tokens)]
 }
 
+/**
+ * A scope given as an array (as `scopes` and `defaultScope` are) or as the space-separated
+ * string of the wire format: unique tokens, in order; throws `invalid_scope` on a bad token.
+ */
+export function parseScopeList (scope: string | readonly string[]): string[] {
+  if (typeof scope === 'string') return parseScope(scope)
+  if (!Array.isArray(scope) || scope.some(token => typeof token !== 'string' || !SCOPE_TOKEN.test(token))) {
+    throw new OAuthError('invalid_scope', 'scope must be an array of scope tokens (no spaces) or a space-separated string')
+  }
+  return [...new Set(scope)]
+}
+
 export function formatScope (tokens: readonly string[]): string {
   return tokens.join(' ')
 }

@@ -80,6 +80,23 @@ t.test('a user may grant less scope than asked, never more', async t => {
   t.equal(ok.ok && ok.grant.grantedScope, 'read')
 })
 
+t.test('a granted scope may be an array of tokens, like scopes and defaultScope', async t => {
+  const { grant } = setup()
+  const { user_code: code } = await start(grant, 'read write admin')
+  const ok = await grant.approve(code, 'alice', { grantedScope: ['write', 'read'] })
+  t.equal(ok.ok && ok.grant.grantedScope, 'write read')
+})
+
+t.test('a granted scope array wider than asked, or with a malformed token, is invalid_scope', async t => {
+  const { grant } = setup()
+  const { user_code: code } = await start(grant, 'read write')
+  for (const grantedScope of [['read', 'admin'], ['read write']]) {
+    const error = await grant.approve(code, 'alice', { grantedScope }).catch((err: unknown) => err)
+    t.equal(error instanceof OAuthError && error.error, 'invalid_scope', grantedScope.join(','))
+  }
+  t.equal((await grant.lookup(code))?.state, 'pending')
+})
+
 t.test('a subject must be a non-empty string', async t => {
   const { grant } = setup()
   const { user_code: code } = await start(grant)

@@ -16,14 +16,27 @@ export {
   OAuthError,
   StoreUnavailableError
 } from '@device-grant/core'
+// Every type an app's code names when it configures the plugin, implements a store or handles
+// its results, so that nobody needs @device-grant/core as a direct dependency for types.
 export type {
+  ApproveOptions,
+  Clock,
+  ClientLookup,
   ClientRegistry,
+  DecisionFailure,
   DecisionResult,
   DeviceClient,
   DeviceGrantEvent,
+  DeviceGrantRecord,
   DeviceGrantStore,
+  EventListener,
+  GrantState,
   GrantView,
   IssueToken,
   IssueTokenInput,
-  TokenResponse
+  OAuthErrorCode,
+  OAuthErrorOptions,
+  StoreCapabilities,
+  TokenResponse,
+  UserCodeOptions
 } from '@device-grant/core'

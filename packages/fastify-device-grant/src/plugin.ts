@@ -1,4 +1,4 @@
-import { createDeviceGrant, toClientLookup, type Clock, type DecisionOptions, type DeviceGrant, type DeviceGrantStore, type DecisionResult, type GrantView } from '@device-grant/core'
+import { createDeviceGrant, toClientLookup, type ApproveOptions, type Clock, type DecisionOptions, type DeviceGrant, type DeviceGrantStore, type DecisionResult, type GrantView } from '@device-grant/core'
 import { MemoryStore } from '@device-grant/store-memory'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -35,8 +35,12 @@ export interface DeviceGrantDecorator {
   lookup(userCode: string): Promise<GrantView | undefined>
   /** Binds a pending grant to the first user who opens it. */
   bind(userCode: string, subject: string): Promise<DecisionResult>
-  /** `sameNetwork`, when your page compared the networks, goes into the `grant.approved` event. */
-  approve(userCode: string, subject: string, options?: DecisionOptions & { grantedScope?: string }): Promise<DecisionResult>
+  /**
+   * Approves as `subject`. `grantedScope` (an array, like `scopes`; a string works too) may narrow
+   * what was asked; `sameNetwork`, when your page compared the networks, goes into the
+   * `grant.approved` event.
+   */
+  approve(userCode: string, subject: string, options?: ApproveOptions): Promise<DecisionResult>
   deny(userCode: string, subject: string, options?: DecisionOptions): Promise<DecisionResult>
   /** The device_code token handler, to mount in an existing OAuth server's token route. */
   readonly tokenHandler: TokenHandler

@@ -230,6 +230,15 @@ t.test('a narrowed grant reports the scope it grants', async t => {
   t.equal(issued[0]?.scope, 'read')
 })
 
+t.test('approve takes the granted scope as an array, like the scopes options', async t => {
+  const { app, issued } = await buildApp()
+  t.after(() => app.close())
+  const { device_code: deviceCode, user_code: userCode } = await authorize(app, { client_id: 'tv', scope: 'read write' })
+  t.equal((await app.deviceGrant.approve(userCode, 'alice', { grantedScope: ['write'] })).ok, true)
+  t.equal((await poll(app, deviceCode)).json().scope, 'write')
+  t.equal(issued[0]?.scope, 'write')
+})
+
 t.test('a missing grant_type is invalid_request', async t => {
   const { app } = await buildApp()
   t.after(() => app.close())
