@@ -22,8 +22,21 @@ export const DEMO_CLIENTS: DeviceClient[] = [
   { clientId: 'demo-tv-dpop', name: 'Demo TV (DPoP only)', dpopBoundAccessTokens: true, scopes: ['openid', 'profile', 'read'], defaultScope: ['read'] }
 ]
 
-export async function buildApp (config: ExampleConfig, logger = false): Promise<FastifyInstance> {
-  const app = Fastify({ logger })
+/** Where the logs go: nowhere (tests), stdout, or a stream of JSON lines. */
+export type ExampleLogger = boolean | { stream: { write: (line: string) => void } }
+
+export async function buildApp (config: ExampleConfig, logger: ExampleLogger = false): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: logger === false ? false : { level: config.logLevel, ...(logger !== true && { stream: logger.stream }) },
+    // Polling devices make a request every few seconds each: at `info` that drowns everything
+    // else and costs a third of the throughput, so requests are logged at `debug` (below).
+    disableRequestLogging: true
+  })
+  if (logger !== false) {
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.debug({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
+    })
+  }
   await app.register(cookie, { secret: config.sessionSecret })
   await app.register(formbody)
   await app.register(csrf, { cookieOpts: { signed: true, httpOnly: true, sameSite: 'lax', path: '/' } })
@@ -57,7 +70,11 @@ export async function buildApp (config: ExampleConfig, logger = false): Promise<
       csrfSecret: config.sessionSecret,
       scopeDescriptions: { openid: 'Know who you are', profile: 'See your name', read: 'Read your data', write: 'Change your data' }
     },
-    onEvent: event => { app.log.info({ event }, 'device grant') }
+    // Audit events at `info`; a refused poll (authorization_pending, slow_down...) is routine.
+    onEvent: event => {
+      if (event.type === 'poll.rejected') app.log.debug({ event }, 'device grant')
+      else app.log.info({ event }, 'device grant')
+    }
   })
 
   return app

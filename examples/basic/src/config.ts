@@ -16,6 +16,19 @@ export interface ExampleConfig {
   jwtSecret?: string
   /** DEVICE_GRANT_DPOP_NONCES=1: DPoP proofs must carry a server nonce (RFC 9449 §8). */
   dpopNonces?: boolean
+  /** LOG_LEVEL: `info` logs starts, grants and tokens; `debug` adds every request and every poll. */
+  logLevel: LogLevel
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
+
+function readLogLevel (env: NodeJS.ProcessEnv): LogLevel {
+  const raw = env.LOG_LEVEL
+  if (raw === undefined || raw === '') return 'info'
+  const level = LOG_LEVELS.find(l => l === raw.toLowerCase())
+  if (level === undefined) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`)
+  return level
 }
 
 /**
@@ -78,7 +91,7 @@ export function readConfig (env: NodeJS.ProcessEnv = process.env): ExampleConfig
   const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host
   const sessionSecret = env.SESSION_SECRET ?? randomBytes(32).toString('base64url')
   if (sessionSecret.length < 32) throw new Error('SESSION_SECRET must be at least 32 characters')
-  const config: ExampleConfig = { host, port, issuer: env.ISSUER ?? `http://${urlHost}:${port}`, sessionSecret }
+  const config: ExampleConfig = { host, port, issuer: env.ISSUER ?? `http://${urlHost}:${port}`, sessionSecret, logLevel: readLogLevel(env) }
   if (env.DEVICE_GRANT_DPOP_NONCES === '1') config.dpopNonces = true
   const expiresIn = positiveInteger(env, 'DEVICE_GRANT_EXPIRES_IN')
   const interval = positiveInteger(env, 'DEVICE_GRANT_INTERVAL')

@@ -18,6 +18,7 @@ fastify-device-grant example on ${config.issuer}
   verification page          ${endpoints.verification}
   metadata              GET  ${endpoints.metadata ?? '(off)'}
   store                 ${config.store?.kind ?? 'memory'}
+  log level             ${config.logLevel} (LOG_LEVEL; debug shows every request and poll)
   demo clients          demo-tv (public), demo-tv-dpop (public, DPoP only), demo-cli (secret: demo-cli-secret)
   DPoP                  on${config.dpopNonces === true ? ', with server nonces' : ''}
 `)

@@ -22,16 +22,42 @@ const hidden = (html: string, name: string) => new RegExp(`name="${name}" value=
 
 t.test('config defaults to 127.0.0.1:3000 and reads the overrides', async t => {
   const { sessionSecret, ...rest } = readConfig({})
-  t.same(rest, { host: '127.0.0.1', port: 3000, issuer: 'http://127.0.0.1:3000' })
+  t.same(rest, { host: '127.0.0.1', port: 3000, issuer: 'http://127.0.0.1:3000', logLevel: 'info' })
   t.ok(sessionSecret.length >= 32)
   const custom = readConfig({ HOST: '::1', PORT: '8080', DEVICE_GRANT_EXPIRES_IN: '120', DEVICE_GRANT_INTERVAL: '2', SESSION_SECRET: 'x'.repeat(32) })
-  t.same(custom, { host: '::1', port: 8080, issuer: 'http://[::1]:8080', expiresIn: 120, interval: 2, sessionSecret: 'x'.repeat(32) })
+  t.same(custom, { host: '::1', port: 8080, issuer: 'http://[::1]:8080', expiresIn: 120, interval: 2, sessionSecret: 'x'.repeat(32), logLevel: 'info' })
+  t.equal(readConfig({ LOG_LEVEL: 'DEBUG' }).logLevel, 'debug')
+  t.throws(() => readConfig({ LOG_LEVEL: 'verbose' }), /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/)
   t.equal(readConfig({ HOST: '0.0.0.0' }).issuer, 'http://127.0.0.1:3000')
   t.equal(readConfig({ ISSUER: 'https://tv.example.com' }).issuer, 'https://tv.example.com')
   t.equal(readConfig({ DEVICE_GRANT_DPOP_NONCES: '1' }).dpopNonces, true)
   t.throws(() => readConfig({ PORT: 'eighty' }), /PORT must be a port number/)
   t.throws(() => readConfig({ DEVICE_GRANT_INTERVAL: '0' }), /DEVICE_GRANT_INTERVAL must be a positive/)
   t.throws(() => readConfig({ SESSION_SECRET: 'short' }), /at least 32 characters/)
+})
+
+/** Builds the app logging at `level` into an array, runs a device authorization and one poll. */
+async function logsOfOnePoll (level: string) {
+  const lines: Array<{ level: number, msg: string, event?: { type: string } }> = []
+  const app = await buildApp(readConfig({ LOG_LEVEL: level }), { stream: { write: line => { lines.push(JSON.parse(line)) } } })
+  const authorization = await app.inject({ method: 'POST', url: '/device_authorization', headers: formHeaders, payload: 'client_id=demo-tv' })
+  const deviceCode = authorization.json().device_code as string
+  const poll = await app.inject({ method: 'POST', url: '/token', headers: formHeaders, payload: `grant_type=${encodeURIComponent(GRANT)}&client_id=demo-tv&device_code=${deviceCode}` })
+  await app.close()
+  return { lines, pollError: poll.json().error as string }
+}
+
+t.test('at the default log level the example logs grants but neither requests nor polls', async t => {
+  const { lines, pollError } = await logsOfOnePoll('')
+  t.equal(pollError, 'authorization_pending')
+  t.same(lines.filter(l => l.event !== undefined).map(l => l.event?.type), ['authorization.created'])
+  t.equal(lines.filter(l => l.msg === 'request completed').length, 0)
+})
+
+t.test('LOG_LEVEL=debug adds every request and every refused poll', async t => {
+  const { lines } = await logsOfOnePoll('debug')
+  t.same(lines.filter(l => l.event !== undefined).map(l => l.event?.type), ['authorization.created', 'poll.rejected'])
+  t.equal(lines.filter(l => l.msg === 'request completed').length, 2)
 })
 
 t.test('the demo TV signs in through login and the confirm page', async t => {
