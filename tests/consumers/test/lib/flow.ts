@@ -29,8 +29,8 @@ const body = `
 
 /** Typed where TypeScript cannot infer: the JSON bodies. */
 const typedBody = body
-  .replace(".json()\n  const decision", ".json<{ user_code: string, device_code: string }>()\n  const decision")
-  .replace("})).json()\n  await app.close()", "})).json<{ access_token?: string, scope?: string }>()\n  await app.close()")
+  .replace('.json()\n  const decision', '.json<{ user_code: string, device_code: string }>()\n  const decision')
+  .replace('})).json()\n  await app.close()', '})).json<{ access_token?: string, scope?: string }>()\n  await app.close()')
 
 export const ESM_JS = `import Fastify from 'fastify'
 import deviceGrant from 'fastify-device-grant'
