@@ -41,7 +41,6 @@ for (const { dir, manifest } of publishablePackages()) {
   })
 }
 
-
 for (const { manifest, tarball } of packed) {
   t.test(`${manifest.name}'s tarball has its build, its license and no workspace: range`, async t => {
     const listing = await mustRun('tar', ['-tzf', tarball], { cwd: tarballDir, timeoutMs: 30_000 })
