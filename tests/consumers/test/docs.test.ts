@@ -1,0 +1,106 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { blockFileName, bareImports, codeBlocks } from './lib/markdown.js'
+import { packAll } from './lib/pack.js'
+import { freshProject } from './lib/project.js'
+import { cleanEnv, run } from './lib/run.js'
+import { documentationFiles, workspaceRange } from './lib/workspace.js'
+import { preparePrisma, throwAwaySchema } from './lib/prisma-setup.js'
+
+// Every ```ts / ```js block of every README and docs page, typechecked strictly against the
+// packages as installed from their tarballs; whole programs are then run (see lib/markdown.ts).
+const blocks = documentationFiles().flatMap(codeBlocks)
+const tarballDir = mkdtempSync(join(tmpdir(), 'device-grant-docs-tarballs-'))
+t.teardown(() => rmSync(tarballDir, { recursive: true, force: true }))
+const packed = await packAll(tarballDir)
+const ours = new Set(packed.map(p => p.manifest.name))
+const imported = [...new Set(blocks.flatMap(b => bareImports(b.code)))].filter(name => !ours.has(name))
+const usesPrisma = blocks.some(b => b.code.includes('./generated/prisma/client.js'))
+const typings = imported.map(name => `@types/${name.replace(/^@(.*)\//, '$1__')}`).filter(name => workspaceRange(name) !== undefined)
+const project = await freshProject('docs', 'module', packed, [
+  ...imported, ...typings, 'typescript', '@types/node', ...(usesPrisma ? ['prisma', '@prisma/client'] : [])
+])
+t.teardown(() => project.remove())
+
+const src = join(project.dir, 'src')
+mkdirSync(src, { recursive: true })
+const fixtures = new URL('../fixtures/', import.meta.url)
+copyFileSync(new URL('src/index.ts', fixtures), join(src, 'index.ts'))
+copyFileSync(new URL('docs-prelude.d.ts', fixtures), join(project.dir, 'docs-prelude.d.ts'))
+for (const block of blocks) writeFileSync(join(src, blockFileName(block)), `${block.code}\n${block.fragment ? 'export {}\n' : ''}`)
+if (usesPrisma) await preparePrisma(project.dir)
+
+const compilerOptions = {
+  target: 'es2022',
+  module: 'nodenext',
+  strict: true,
+  skipLibCheck: true,
+  allowJs: true,
+  checkJs: true,
+  types: ['node'],
+  rootDir: '.',
+  outDir: 'out'
+}
+const whole = blocks.filter(b => !b.fragment)
+const fragments = blocks.filter(b => b.fragment)
+writeFileSync(join(project.dir, 'tsconfig.whole.json'), JSON.stringify({ compilerOptions, files: whole.map(b => `src/${blockFileName(b)}`) }))
+writeFileSync(join(project.dir, 'tsconfig.fragments.json'), JSON.stringify({
+  compilerOptions: { ...compilerOptions, noEmit: true },
+  files: ['docs-prelude.d.ts', ...fragments.map(b => `src/${blockFileName(b)}`)]
+}))
+
+/** tsc's errors, by the file they are in. */
+async function typecheck (tsconfig: string): Promise<Map<string, string[]>> {
+  const tsc = join(project.dir, 'node_modules/typescript/bin/tsc')
+  const result = await run(process.execPath, [tsc, '-p', tsconfig, '--pretty', 'false'], { cwd: project.dir, timeoutMs: 240_000 })
+  if (result.timedOut) throw new Error(`tsc -p ${tsconfig} timed out:\n${result.output}`)
+  const errors = new Map<string, string[]>()
+  let last: string[] | undefined
+  for (const line of result.output.split('\n')) {
+    const at = /^(\S[^(]*)\(\d+,\d+\): error /.exec(line)
+    if (at !== null) {
+      const file = (at[1] ?? '').replace(/^src\//, '')
+      last = errors.get(file) ?? []
+      errors.set(file, last)
+      last.push(line)
+    } else if (line.trim() !== '') {
+      if (last === undefined) errors.set('(tsc)', [...(errors.get('(tsc)') ?? []), line])
+      else last.push(line)
+    }
+  }
+  return errors
+}
+const errors = new Map([...await typecheck('tsconfig.whole.json'), ...await typecheck('tsconfig.fragments.json')])
+const blockFiles = new Set(blocks.map(blockFileName))
+const schema = await throwAwaySchema(project.dir)
+t.teardown(() => schema.drop())
+
+t.test('the documentation has code blocks to check', async t => {
+  t.ok(blocks.length >= 10, `${blocks.length} blocks`)
+  t.ok(whole.length >= 1, `${whole.length} whole programs`)
+})
+
+t.test('nothing outside the blocks fails to compile (prelude, fixtures, generated client)', async t => {
+  t.same([...errors].filter(([file]) => !blockFiles.has(file)), [])
+})
+
+for (const block of blocks) {
+  const name = blockFileName(block)
+  const where = `${block.file}:${block.line}`
+  t.test(`${where} typechecks${block.fragment ? ' (a fragment)' : ''}`, async t => {
+    t.same(errors.get(name) ?? [], [], readFileSync(join(src, name), 'utf8'))
+  })
+  if (block.fragment) continue
+  t.test(`${where} runs`, async t => {
+    const file = join('out/src', name.replace(/\.ts$/, '.js'))
+    const result = await run(process.execPath, [file], {
+      cwd: project.dir,
+      env: cleanEnv({ REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', DATABASE_URL: schema.url }),
+      timeoutMs: 60_000
+    })
+    t.equal(result.timedOut, false, 'finishes by itself (closes what it opens)')
+    t.equal(result.code, 0, result.output)
+  })
+}
