@@ -32,7 +32,8 @@ export default defineConfig({
 }
 
 export interface ThrowAwaySchema {
-  /** DATABASE_URL with the schema first on the search_path. */
+  name: string
+  /** DATABASE_URL. */
   url: string
   drop: () => Promise<void>
 }
@@ -49,6 +50,5 @@ export async function throwAwaySchema (projectDir: string): Promise<ThrowAwaySch
   const psql = (args: string[], env: NodeJS.ProcessEnv = {}) => mustRun('psql', ['-v', 'ON_ERROR_STOP=1', '-q', base, ...args], { cwd: projectDir, env: cleanEnv(env), timeoutMs: 30_000 })
   await psql(['-c', `CREATE SCHEMA "${name}"`])
   for (const file of sql) await psql(['-f', file], { PGOPTIONS: `-c search_path=${name}` })
-  const url = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${name}`)}`
-  return { url, drop: async () => { await psql(['-c', `DROP SCHEMA IF EXISTS "${name}" CASCADE`]) } }
+  return { name, url: base, drop: async () => { await psql(['-c', `DROP SCHEMA IF EXISTS "${name}" CASCADE`]) } }
 }
