@@ -106,7 +106,7 @@ for (const block of blocks) {
       cwd: project.dir,
       env: cleanEnv({
         REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-        DATABASE_URL: schema.url,
+        DATABASE_URL: schema.searchPathUrl,
         DEVICE_GRANT_SCHEMA: schema.name,
         ...(clientId !== undefined && { DOCS_CLIENT_ID: clientId })
       }),

@@ -35,6 +35,8 @@ export interface ThrowAwaySchema {
   name: string
   /** DATABASE_URL. */
   url: string
+  /** DATABASE_URL with the schema as the search_path: unqualified SQL (node-postgres) lands there. */
+  searchPathUrl: string
   drop: () => Promise<void>
 }
 
@@ -50,5 +52,6 @@ export async function throwAwaySchema (projectDir: string): Promise<ThrowAwaySch
   const psql = (args: string[], env: NodeJS.ProcessEnv = {}) => mustRun('psql', ['-v', 'ON_ERROR_STOP=1', '-q', base, ...args], { cwd: projectDir, env: cleanEnv(env), timeoutMs: 30_000 })
   await psql(['-c', `CREATE SCHEMA "${name}"`])
   for (const file of sql) await psql(['-f', file], { PGOPTIONS: `-c search_path=${name}` })
-  return { name, url: base, drop: async () => { await psql(['-c', `DROP SCHEMA IF EXISTS "${name}" CASCADE`]) } }
+  const searchPathUrl = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${name}`)}`
+  return { name, url: base, searchPathUrl, drop: async () => { await psql(['-c', `DROP SCHEMA IF EXISTS "${name}" CASCADE`]) } }
 }
