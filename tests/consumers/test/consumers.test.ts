@@ -31,6 +31,15 @@ t.test('a CommonJS JavaScript project requires the packages and signs a device i
   t.match(await node(cjs.dir, 'flow.js'), SIGNED_IN)
 })
 
+// require(esm) refuses a module graph with top-level await (ERR_REQUIRE_ASYNC_MODULE): loading
+// each package, as CommonJS, proves none has any.
+t.test('every package loads with require() in a CommonJS project', async t => {
+  const names = packed.map(p => p.manifest.name)
+  writeFiles(cjs.dir, { 'require-all.js': `for (const name of ${JSON.stringify(names)}) console.log(name, Object.keys(require(name)).length > 0)\n` })
+  const output = await node(cjs.dir, 'require-all.js')
+  for (const name of names) t.match(output, `${name} true`)
+})
+
 // The declaration files themselves are checked once (skipLibCheck false), here.
 t.test('a TypeScript ESM project (module nodenext) typechecks, builds and signs a device in', async t => {
   writeFiles(esm.dir, { 'flow-ts.ts': TS_ESM, 'tsconfig.nodenext.json': tsconfig({ module: 'nodenext' }, ['flow-ts.ts']) })
