@@ -4,8 +4,9 @@ import { runCli } from './helpers/cli.js'
 import { startServer } from './helpers/server.js'
 
 // Codes nobody approves, on a server whose codes live 10 s (the plugin's minimum): the device must
-// hear expired_token and say so. Its own file, so its waiting overlaps the other files'.
-const server = await startServer(t, { DEVICE_GRANT_EXPIRES_IN: '10' })
+// hear expired_token and say so. Its own file, so its waiting overlaps the other files'. Refused
+// polls are logged at debug only, and the server's log is the proof below.
+const server = await startServer(t, { DEVICE_GRANT_EXPIRES_IN: '10', LOG_LEVEL: 'debug' })
 
 t.test('an unapproved code expires: openid-client surfaces expired_token, the CLI exits 4', async t => {
   const config = await discovery(new URL(server.base), 'demo-tv', undefined, None(), { algorithm: 'oauth2', execute: [allowInsecureRequests] })
