@@ -25,7 +25,7 @@ export type { OAuthErrorBody, OAuthErrorCode, OAuthErrorOptions } from './errors
 export { BASE20_CHARSET, DIGITS_CHARSET, UserCodeFormat } from './user-code.js'
 export type { UserCodeOptions } from './user-code.js'
 export { generateDeviceCode, hashDeviceCode } from './device-code.js'
-export { formatScope, parseScope, parseScopeList } from './scope.js'
+export { formatScope, parseScope } from './scope.js'
 export type { Clock } from './clock.js'
 export type { DeviceGrantEvent, EventListener } from './events.js'
 export {
