@@ -26,6 +26,10 @@ See RELEASING.md.`)
   process.exit(1)
 }
 
+// tests/consumers packs right after turbo has built every package, while other packages' tests
+// read those builds: it sets this so that the build is not replaced under their feet.
+if (process.env.DEVICE_GRANT_PREPACK_BUILT === '1') process.exit(0)
+
 // A clean dist: files of renamed or deleted sources must not ship. turbo builds the package's
 // workspace dependencies first (their types are needed), from its cache when nothing changed.
 rmSync(join(packageDir, 'dist'), { recursive: true, force: true })

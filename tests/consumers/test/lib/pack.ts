@@ -9,9 +9,9 @@ export interface PackedPackage extends PublishablePackage {
 
 /**
  * `pnpm pack`s every publishable package into `destination`, as a release does (pnpm rewrites
- * `workspace:` ranges). turbo has built them already (this package depends on each one), so the
- * `prepack` rebuild is skipped: it would replace `dist` under the feet of the tests that run
- * beside this one.
+ * `workspace:` ranges; each `prepack` runs). turbo has built them already (this package depends
+ * on each one), so DEVICE_GRANT_PREPACK_BUILT tells scripts/prepack.mjs not to build again: that
+ * would replace `dist` under the feet of the tests that run beside this one.
  */
 export async function packAll (destination: string): Promise<PackedPackage[]> {
   mkdirSync(destination, { recursive: true })
@@ -19,7 +19,7 @@ export async function packAll (destination: string): Promise<PackedPackage[]> {
   for (const pkg of publishablePackages()) {
     const output = await mustRun('pnpm', ['pack', '--pack-destination', destination], {
       cwd: join(ROOT, pkg.dir),
-      env: cleanEnv({ npm_config_ignore_scripts: 'true' }),
+      env: cleanEnv({ DEVICE_GRANT_PREPACK_BUILT: '1' }),
       timeoutMs: 60_000
     })
     const tarball = output.trim().split('\n').map(line => line.trim()).reverse().find(line => line.endsWith('.tgz'))
