@@ -66,14 +66,16 @@ for (const { manifest, tarball } of packed) {
   // Ignored rule: "CJSResolvesToESM" (node16 from CommonJS: "ESM, dynamic import only"). attw
   // models Node before require(esm); from Node 20.19 require() loads these ESM packages, and
   // TypeScript accepts it under module nodenext (5.8+) and node20 (5.9). The CommonJS projects of
-  // consumers.test.ts prove both. See the root README, "CommonJS and ESM".
+  // consumers.test.ts prove both. See the root README, "CommonJS and ESM". Profile node16: the
+  // node10 resolution (TypeScript's moduleResolution "node") predates exports maps, so subpaths
+  // such as @device-grant/store-postgres/sql cannot resolve there; Node 20.19+ users never use it.
   // Only the typed entry points: the others are files (a Prisma schema fragment, SQL migrations, a
   // generate script) that attw, which resolves modules, reports as unresolvable.
   const exportsField = (manifest.exports ?? {}) as Record<string, unknown>
   const untyped = Object.keys(exportsField).filter(key => !(typeof exportsField[key] === 'object' && exportsField[key] !== null && 'types' in exportsField[key]))
   t.test(`arethetypeswrong finds nothing in ${manifest.name} (require(esm) aside)`, async t => {
     const exclude = untyped.length === 0 ? [] : ['--exclude-entrypoints', ...untyped]
-    const result = await run(bin('attw'), [tarball, '--ignore-rules', 'cjs-resolves-to-esm', '--format', 'ascii', ...exclude], { cwd: tarballDir, timeoutMs: 120_000 })
+    const result = await run(bin('attw'), [tarball, '--profile', 'node16', '--ignore-rules', 'cjs-resolves-to-esm', '--format', 'ascii', ...exclude], { cwd: tarballDir, timeoutMs: 120_000 })
     t.equal(result.code, 0, result.code === 0 ? 'exits 0' : result.output)
   })
 }

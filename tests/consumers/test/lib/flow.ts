@@ -8,6 +8,7 @@ const body = `
   const app = Fastify()
   await app.register(deviceGrant, {
     issuer: 'http://127.0.0.1:3000',
+    verificationUri: 'http://127.0.0.1:3000/activate', // the app approves from its own page
     store: new MemoryStore(),
     clients: [{ clientId: 'tv', scopes: ['read', 'write'] }],
     issueToken: ({ subject, scope }) => ({ access_token: 'token-of-' + subject, token_type: 'Bearer', scope })
