@@ -2,13 +2,17 @@ import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { RedisStore } from '../src/index.js'
-import { connect, makeGrant, quit, RedisServer } from './helpers.js'
+import { connect, makeGrant, quit, ready, RedisServer } from './helpers.js'
 
 // A private server: MONITOR sees every client, and only ours may be counted.
 const server = await RedisServer.start()
 const client = connect(server.url)
 const marker = connect(server.url)
 const monitorParent = connect(server.url)
+// Every other connection finishes its ready check (an INFO) before MONITOR starts: ioredis
+// fails with "Command queue state error" when a monitored line reaches the monitoring
+// connection before it has switched into monitor mode.
+await Promise.all([ready(client), ready(marker), ready(monitorParent)])
 // monitor() opens a connection of its own; the parent one stays open too.
 const monitor: Redis = await monitorParent.monitor()
 t.teardown(async () => {
