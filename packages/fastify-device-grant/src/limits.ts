@@ -18,6 +18,9 @@ export interface Attempt {
   counts: Count[]
 }
 
+/** A charged attempt, or the seconds to wait when it was over a limit (and refunded). */
+export type Admission = { attempt: Attempt, retryAfter?: undefined } | { retryAfter: number }
+
 export interface LimitsContext {
   counter: Counter
   clock: Clock
@@ -39,6 +42,18 @@ class AttemptCounter {
     const now = this.#ctx.clock()
     const counts = await Promise.all(charged.map(c => hit(this.#ctx.counter, c.key, c.rule, 1, now)))
     return { charged, counts }
+  }
+
+  /**
+   * Charges an attempt; when `refusal` finds it over a limit (seconds to wait), refunds it and
+   * answers the wait instead.
+   */
+  async admit (charged: Attempt['charged'], refusal: (attempt: Attempt) => number | undefined): Promise<Admission> {
+    const attempt = await this.charge(charged)
+    const retryAfter = refusal(attempt)
+    if (retryAfter === undefined) return { attempt }
+    await this.refund(attempt)
+    return { retryAfter }
   }
 
   async read (charged: Attempt['charged']): Promise<Count[]> {
@@ -112,14 +127,12 @@ export class EntryLimits {
   }
 
   /** Counts an entry up front; refused (and refunded) with the seconds to wait when over a limit. */
-  async attempt (ip: string, subject: string): Promise<{ attempt: Attempt, retryAfter?: undefined } | { retryAfter: number }> {
-    const attempt = await this.#attempts.charge(this.#charges(ip, subject))
-    const maxes = this.#maxes(attempt)
+  async attempt (ip: string, subject: string): Promise<Admission> {
     const global = this.#global()
-    const retryAfter = waitFor(attempt.counts, (c, i) => c.key !== global?.key && c.count > (maxes[i] as number))
-    if (retryAfter === undefined) return { attempt }
-    await this.#attempts.refund(attempt)
-    return { retryAfter }
+    return await this.#attempts.admit(this.#charges(ip, subject), attempt => {
+      const maxes = this.#maxes(attempt)
+      return waitFor(attempt.counts, (c, i) => c.key !== global?.key && c.count > (maxes[i] as number))
+    })
   }
 
   /** Not a failed entry after all (the code was found, or merely expired or used): refunded. */
@@ -165,14 +178,11 @@ export class ClientAuthLimits {
    * Charges an attempt on `clientId` from `ip`. Unknown ids have no secret to guess (the
    * address count covers them) and never create counters of their own.
    */
-  async attempt (ip: string, clientId: string, client: DeviceClient | undefined): Promise<{ attempt: Attempt, retryAfter?: undefined } | { retryAfter: number }> {
+  async attempt (ip: string, clientId: string, client: DeviceClient | undefined): Promise<Admission> {
     const charged = [{ key: `client-auth:ip:${addressGroup(ip, this.#ctx.ipv6Prefix)}`, rule: this.#rules.perIp }]
     if (client?.clientSecret !== undefined) charged.push({ key: `client-auth:client:${clientId}`, rule: this.#rules.perClient })
-    const attempt = await this.#attempts.charge(charged)
-    const retryAfter = waitFor(attempt.counts, (c, i) => c.count > (charged[i] as { rule: RateLimitRule }).rule.max)
-    if (retryAfter === undefined) return { attempt }
-    await this.#attempts.refund(attempt)
-    return { retryAfter }
+    return await this.#attempts.admit(charged, attempt =>
+      waitFor(attempt.counts, (c, i) => c.count > (charged[i] as { rule: RateLimitRule }).rule.max))
   }
 
   async succeeded (attempt: Attempt): Promise<void> {
