@@ -28,7 +28,7 @@ export interface GrantRow {
 }
 
 /** What `recordPoll` returns: the polled fields and whether this poll was too fast. */
-export type PollRow = Pick<GrantRow, 'clientId' | 'status' | 'expiresAt' | 'interval' | 'lastPolledAt'> & { slowDown: boolean }
+export type PollRow = Pick<GrantRow, 'deviceCodeHash' | 'clientId' | 'status' | 'expiresAt' | 'interval' | 'lastPolledAt'> & { slowDown: boolean }
 
 /** A fresh `DeviceGrantRecord`; null columns become absent properties. */
 export function toRecord (row: GrantRow): DeviceGrantRecord {

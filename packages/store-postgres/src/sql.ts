@@ -68,8 +68,12 @@ export interface Statements {
   findByDeviceCodeHash: Statement
   /** $1 user code. 0 or 1 row, every field. */
   findByUserCode: Statement
-  /** $1 hash, $2 client id, $3 now, $4 leeway (ms), $5 step (s). 0 or 1 row: POLLED_FIELDS + "slowDown". */
+  /** As `save`, for several grants: each parameter an array (one element per grant, SAVE_FIELDS order, distinct user codes). One row ("deviceCodeHash") per grant saved. */
+  saves: Statement
+  /** $1 hash, $2 client id, $3 now, $4 leeway (ms), $5 step (s). 0 or 1 row: "deviceCodeHash", POLLED_FIELDS, "slowDown". */
   recordPoll: Statement
+  /** As `recordPoll`, for several grants: each parameter an array (one element per poll, distinct hashes). One row per grant found. */
+  recordPolls: Statement
   /** $1 hash, $2 subject, $3 now. Affects 1 row when bound. */
   bindSubject: Statement
   /** $1 hash, $2 subject, $3 now, $4 granted scope or null. Affects 1 row when this call won. */
@@ -141,45 +145,61 @@ export function buildStatements (table: string, options: StatementOptions = { as
   const once = sibling(table, '_once')
 
   const insertColumns = SAVE_FIELDS.map(([field]) => c(field)).join(', ')
-  const insertValues = SAVE_FIELDS.map(([, type], i) => `$${i + 1}::${type}`).join(', ')
   const replaceAll = SAVE_FIELDS
     .filter(([field]) => field !== 'userCode')
     .map(([field]) => `${c(field)} = EXCLUDED.${c(field)}`)
     .join(', ')
   // One statement. A free user code inserts. A user code held by an expired record (expired as
   // of the new grant's createdAt) replaces that record in place; a live holder makes it a no-op
-  // (0 rows). Concurrent saves of one code serialize on the unique index: one wins.
+  // (no row). Concurrent saves of one code serialize on the unique index: one wins.
   // A device-code hash already stored raises a unique violation, which `save` turns into false.
-  const save = `INSERT INTO ${t} AS g (${insertColumns}) VALUES (${insertValues}) ` +
+  const upsert = (rows: string, returning: string): string => `INSERT INTO ${t} AS g (${insertColumns}) ${rows} ` +
     `ON CONFLICT (${c('userCode')}) DO UPDATE SET ${replaceAll} ` +
-    `WHERE ${col('g', 'expiresAt')} <= EXCLUDED.${c('createdAt')}`
+    `WHERE ${col('g', 'expiresAt')} <= EXCLUDED.${c('createdAt')}${returning}`
+  const save = upsert(`VALUES (${SAVE_FIELDS.map(([, type], i) => `$${i + 1}::${type}`).join(', ')})`, '')
+  // Many grants, one array per column. Inserted in user-code order: two batches that share user
+  // codes take the index's locks in the same order, so they queue instead of deadlocking.
+  const saves = upsert(`SELECT * FROM unnest(${SAVE_FIELDS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) ` +
+    'ORDER BY 2', ` RETURNING ${col('g', 'deviceCodeHash')} AS "deviceCodeHash"`)
 
   const find = (field: Field): string => `SELECT ${selectList('g')} FROM ${t} AS g WHERE ${col('g', field)} = $1::text`
 
   // set_config(…, true) lasts until the end of the statement's own transaction, and that
-  // transaction's commit is what reads it. It runs only when the row is found: the only case in
+  // transaction's commit is what reads it. It runs only when a row is found: the only case in
   // which the statement locks or writes anything.
   const asyncCommit = options.asyncPollCommit ? " AND set_config('synchronous_commit', 'off', true) = 'off'" : ''
   // One statement. `cur` locks the row and reads its latest committed version (a lock waits
   // for a concurrent decision and then sees it), deciding whether bookkeeping applies and
   // whether this poll is too fast. `upd` applies it to that same locked version. The final
   // SELECT returns the polled fields after bookkeeping, or as they are when none applies: never
-  // older than a decision this statement had to wait for.
-  const recordPoll = 'WITH cur AS (' +
-    `SELECT ${col('r', 'deviceCodeHash')} AS "deviceCodeHash", ${selectList('r', POLLED_FIELDS)}, ` +
-    `(${col('r', 'status')} = 'pending' AND ${col('r', 'expiresAt')} > $3::bigint AND ${col('r', 'clientId')} = $2::text) AS "eligible", ` +
-    `(${col('r', 'lastPolledAt')} IS NOT NULL AND $3::bigint - ${col('r', 'lastPolledAt')} < ${col('r', 'interval')}::bigint * 1000 - $4::float8) AS "slow" ` +
-    `FROM ${t} AS r WHERE ${col('r', 'deviceCodeHash')} = $1::text${asyncCommit} FOR NO KEY UPDATE` +
-    '), upd AS (' +
-    `UPDATE ${t} AS g SET ` +
-    `${c('interval')} = CASE WHEN cur."slow" THEN ${col('g', 'interval')} + $5::integer ELSE ${col('g', 'interval')} END, ` +
-    `${c('lastPolledAt')} = CASE WHEN cur."slow" THEN ${col('g', 'lastPolledAt')} ELSE $3::bigint END ` +
-    `FROM cur WHERE ${col('g', 'deviceCodeHash')} = cur."deviceCodeHash" AND cur."eligible" ` +
-    `RETURNING ${selectList('g', POLLED_FIELDS)}, cur."slow" AS "slowDown"` +
-    ') ' +
-    'SELECT * FROM upd UNION ALL ' +
-    `SELECT ${POLLED_FIELDS.map((field) => `cur.${quote(field)}`).join(', ')}, false AS "slowDown" ` +
-    'FROM cur WHERE NOT cur."eligible"'
+  // older than a decision this statement had to wait for. `source` names the polled rows and
+  // `p`, the parameters of each (hash, clientId, now, leeway, step).
+  const poll = (source: string, order: string): string => {
+    const returned = `${col('r', 'deviceCodeHash')} AS "deviceCodeHash", ${selectList('r', POLLED_FIELDS)}`
+    return 'WITH cur AS (' +
+      `SELECT ${returned}, ` +
+      `(${col('r', 'status')} = 'pending' AND ${col('r', 'expiresAt')} > p."now" AND ${col('r', 'clientId')} = p."clientId") AS "eligible", ` +
+      `(${col('r', 'lastPolledAt')} IS NOT NULL AND p."now" - ${col('r', 'lastPolledAt')} < ${col('r', 'interval')}::bigint * 1000 - p."leeway") AS "slow", ` +
+      'p."now", p."step" ' +
+      `${source}${asyncCommit}${order} FOR NO KEY UPDATE OF r` +
+      '), upd AS (' +
+      `UPDATE ${t} AS g SET ` +
+      `${c('interval')} = CASE WHEN cur."slow" THEN ${col('g', 'interval')} + cur."step" ELSE ${col('g', 'interval')} END, ` +
+      `${c('lastPolledAt')} = CASE WHEN cur."slow" THEN ${col('g', 'lastPolledAt')} ELSE cur."now" END ` +
+      `FROM cur WHERE ${col('g', 'deviceCodeHash')} = cur."deviceCodeHash" AND cur."eligible" ` +
+      `RETURNING ${col('g', 'deviceCodeHash')} AS "deviceCodeHash", ${selectList('g', POLLED_FIELDS)}, cur."slow" AS "slowDown"` +
+      ') ' +
+      'SELECT * FROM upd UNION ALL ' +
+      `SELECT cur."deviceCodeHash", ${POLLED_FIELDS.map((field) => `cur.${quote(field)}`).join(', ')}, false AS "slowDown" ` +
+      'FROM cur WHERE NOT cur."eligible"'
+  }
+  const recordPoll = poll(`FROM ${t} AS r, (SELECT $2::text AS "clientId", $3::bigint AS "now", $4::float8 AS "leeway", $5::integer AS "step") AS p ` +
+    `WHERE ${col('r', 'deviceCodeHash')} = $1::text`, '')
+  // Many polls, one array per parameter. Rows are locked in hash order: two batches that share
+  // grants (two instances polled by one device) queue instead of deadlocking.
+  const recordPolls = poll(`FROM ${t} AS r JOIN unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::integer[]) ` +
+    `AS p ("deviceCodeHash", "clientId", "now", "leeway", "step") ON ${col('r', 'deviceCodeHash')} = p."deviceCodeHash" WHERE true`,
+  ` ORDER BY ${col('r', 'deviceCodeHash')}`)
 
   // `pending → …` (or a bind) only while live and unbound or bound to the same subject.
   const decidable = `WHERE ${col('g', 'deviceCodeHash')} = $1::text AND ${col('g', 'status')} = 'pending' ` +
@@ -213,7 +233,7 @@ export function buildStatements (table: string, options: StatementOptions = { as
     `o AS (DELETE FROM ${once} WHERE "expires_at" <= $2::bigint RETURNING 1) ` +
     'SELECT (SELECT count(*) FROM g)::integer AS "grants", (SELECT count(*) FROM k)::integer AS "counters", (SELECT count(*) FROM o)::integer AS "once"'
 
-  const texts = { save, findByDeviceCodeHash: find('deviceCodeHash'), findByUserCode: find('userCode'), recordPoll, bindSubject, approve, deny, claim, hit, useOnce, sweep }
+  const texts = { save, saves, findByDeviceCodeHash: find('deviceCodeHash'), findByUserCode: find('userCode'), recordPoll, recordPolls, bindSubject, approve, deny, claim, hit, useOnce, sweep }
   return Object.fromEntries(Object.entries(texts).map(([op, text]) => [op, { name: statementName(op, text), text }])) as unknown as Statements
 }
 

@@ -42,6 +42,7 @@ export function harness (db: TestDatabase): PgStoreHarness {
     pools: 'pools',
     db,
     store: postgresStore({ pool: db.pool, table: db.table }),
+    storeWith: (options) => postgresStore({ pool: db.pool, table: db.table, ...options }),
     otherProcess: () => postgresStore({ pool: db.newPool({ max: 4 }), table: db.table }),
     refusedCause: { code: 'ECONNREFUSED' },
     unreachable: () => {

@@ -42,7 +42,7 @@ async function eventually<T> (fn: () => Promise<T>): Promise<T> {
   }
 }
 
-t.test('a poll commits without waiting for the WAL flush; approvals, claims and counters wait for it', async (t) => {
+t.test('a poll commits without waiting for the WAL flush; approvals, claims, counters and batched saves wait for it', async (t) => {
   // One connection: its backend's statistics are flushed on demand before each reading.
   const pool = new pg.Pool({ connectionString: server.url, max: 1 })
   t.teardown(() => pool.end())
@@ -67,11 +67,14 @@ t.test('a poll commits without waiting for the WAL flush; approvals, claims and 
   const approveSyncs = await syncs(async () => { for (const g of grants) await store.approve(g.deviceCodeHash, { subject: 'alice', now: Date.now() }) })
   const claimSyncs = await syncs(async () => { for (const g of grants) await store.claim(g.deviceCodeHash, Date.now()) })
   const hitSyncs = await syncs(async () => { for (const g of grants) await store.hit(g.userCode, { windowMs: 60_000, now: Date.now(), increment: 1 }) })
+  const batched = Array.from({ length: N }, () => grant())
+  const batchSyncs = await syncs(async () => { t.ok((await Promise.all(batched.map((g) => store.save(g)))).every(Boolean), 'all saved') })
   t.ok(asyncSyncs < N / 4, `${N} polls: ${asyncSyncs} WAL fsyncs (the WAL writer's, in the background)`)
   t.ok(durableSyncs >= N, `${N} polls with asyncPollCommit: false: ${durableSyncs} fsyncs`)
   t.ok(approveSyncs >= N, `${N} approvals: ${approveSyncs} fsyncs`)
   t.ok(claimSyncs >= N, `${N} claims: ${claimSyncs} fsyncs`)
   t.ok(hitSyncs >= N, `${N} counter hits: ${hitSyncs} fsyncs`)
+  t.ok(batchSyncs >= 1 && batchSyncs < N / 4, `${N} saves made at once, batched: ${batchSyncs} fsyncs, the batch's commit waited for its own`)
 })
 
 t.test('the server restarts: StoreUnavailableError while it is down, the same data once it is back', async (t) => {

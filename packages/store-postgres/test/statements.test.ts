@@ -1,8 +1,11 @@
 // Statements per operation, as the pool is asked to run them: one per operation, whatever the
-// outcome, each a named (prepared) statement unless `prepared: false`.
+// outcome, each a named (prepared) statement unless `prepared: false`; polls and saves of one
+// event-loop turn, one statement for all.
+import pg from 'pg'
 import t from 'tap'
 import { postgresStore } from '../src/index.js'
-import { createTestDatabase, grant, recordQueries } from './helpers.js'
+import { buildStatements } from '../src/sql.js'
+import { createTestDatabase, DATABASE_URL, grant, recordQueries, within } from './helpers.js'
 
 const db = await createTestDatabase()
 t.teardown(() => db.close())
@@ -76,4 +79,54 @@ t.test('prepared: false sends unnamed statements', async (t) => {
   const sent = await statements(() => plain.findByUserCode('X'))
   t.equal(sent.length, 1)
   t.equal(sent[0]?.name, undefined)
+})
+
+t.test('polls and saves made in one turn go in one statement each', async (t) => {
+  const grants = Array.from({ length: 10 }, () => grant())
+  const saves = await statements(() => Promise.all(grants.map((g) => store.save(g))))
+  t.equal(saves.length, 1, 'one statement for ten saves')
+  t.match(saves[0], { name: /^dg_saves_/, text: /unnest/ })
+  const now = Date.now()
+  const polls = await statements(() => Promise.all(grants.map((g) => store.recordPoll(g.deviceCodeHash, { clientId: 'client-a', now, leewayMs: 1000, slowDownStep: 5 }))))
+  t.equal(polls.length, 1, 'one statement for ten polls')
+  t.match(polls[0], { name: /^dg_recordPolls_/, text: "set_config('synchronous_commit', 'off', true)" }, 'committed as a poll is')
+  const alone = await statements(() => store.recordPoll(grants[0]?.deviceCodeHash ?? '', { clientId: 'client-a', now: now + 1, leewayMs: 1000, slowDownStep: 5 }))
+  t.match(alone, [{ name: /^dg_recordPoll_/ }], 'a poll alone is sent in the single-grant statement')
+})
+
+t.test('batched polls lock their rows in one order: two batches over the same grants in opposite orders queue, never deadlock', async (t) => {
+  const grants = Array.from({ length: 3 }, () => grant())
+  for (const g of grants) await store.save(g)
+  const [a, middle, b] = grants.map((g) => g.deviceCodeHash) as [string, string, string]
+  const { recordPolls } = buildStatements(db.table, { asyncPollCommit: true })
+  const client = async (): Promise<pg.Client> => {
+    const c = new pg.Client({ connectionString: DATABASE_URL, application_name: `${db.applicationName}_order` })
+    await c.connect()
+    t.teardown(() => c.end())
+    // A small table is scanned whole, in one physical order for everyone; a large one is probed
+    // through the index in the order of the parameters. Plan as for a large one.
+    await c.query('SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off')
+    return c
+  }
+  const [one, two] = [await client(), await client()]
+  const send = (c: pg.Client, hashes: string[]): Promise<unknown> => c.query(recordPolls.text, [hashes, hashes.map(() => 'client-a'), hashes.map(() => Date.now()), hashes.map(() => 1000), hashes.map(() => 5)])
+  const waiting = async (n: number): Promise<void> => {
+    for (let i = 0; i < 250; i++) {
+      const { rows } = await db.admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [`${db.applicationName}_order`])
+      if (rows[0]?.n === n) return
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    throw new Error(`${n} statements never waited for a lock`)
+  }
+  // Each batch is stopped at the middle row; in the order given, the first would hold \`a\` and
+  // the second \`b\` by then, and each would then wait for the other's row.
+  await db.admin.query('BEGIN')
+  await db.admin.query('SELECT 1 FROM device_grant WHERE device_code_hash = $1 FOR UPDATE', [middle])
+  const first = send(one, [a, middle, b])
+  await waiting(1)
+  const second = send(two, [b, middle, a])
+  await waiting(2)
+  await db.admin.query('ROLLBACK')
+  const settled = await within(10_000, Promise.allSettled([first, second]))
+  t.same(settled.map((s) => s.status === 'fulfilled' ? 'ok' : String(s.reason)), ['ok', 'ok'])
 })

@@ -56,6 +56,7 @@ export function harness (db: TestDatabase): PgStoreHarness {
     pools: 'clients',
     db,
     store: prismaStore({ prisma: db.prisma, table: db.table }),
+    storeWith: (options) => prismaStore({ prisma: db.prisma, table: db.table, ...options }),
     otherProcess: () => prismaStore({ prisma: db.newClient({ max: 4 }), table: db.table }),
     // A Prisma error (P1001, or P2010 for a raw query) wraps the driver's.
     refusedCause: Error,
