@@ -6,16 +6,16 @@ export const SUBJECT = 'bench-user'
 export const FORM_HEADERS = { 'content-type': 'application/x-www-form-urlencoded' }
 
 /** In running order: each pair the targets compare (memory with the ceiling, Redis with memory) runs back to back. */
-export const TARGETS = ['ceiling', 'memory', 'redis', 'oidc', 'postgres', 'pgraw', 'prisma', 'before'] as const
+export const TARGETS = ['ceiling', 'memory', 'redis', 'oidc', 'postgres', 'pgsingle', 'pgraw', 'prisma', 'before'] as const
 export type Target = typeof TARGETS[number]
 /** Targets on the shared PostgreSQL: its CPU counts as "other work" in /proc/stat while they run. */
-export const PG_TARGETS: readonly Target[] = ['postgres', 'pgraw', 'prisma', 'before']
+export const PG_TARGETS: readonly Target[] = ['postgres', 'pgsingle', 'pgraw', 'prisma', 'before']
 /**
  * `before`: another build of this repository's bench (BENCH_BEFORE_SERVER, the path of its
  * `dist/src/server.js`), run as its `prisma` target: the code before a change, in the same run.
  */
 export const BEFORE_SERVER = process.env.BENCH_BEFORE_SERVER
-export const STORES = ['memory', 'redis', 'postgres', 'prisma'] as const
+export const STORES = ['memory', 'redis', 'postgres', 'pgsingle', 'prisma'] as const
 export type StoreKind = typeof STORES[number]
 
 export const SCENARIOS = ['authorize', 'poll', 'flow'] as const
@@ -27,7 +27,8 @@ export const TARGET_LABEL: Record<Target, string> = {
   memory: 'fastify-device-grant, memory',
   redis: 'fastify-device-grant, Redis',
   postgres: 'fastify-device-grant, PostgreSQL (node-postgres)',
-  pgraw: 'bare Fastify + node-postgres, same statements',
+  pgsingle: 'fastify-device-grant, PostgreSQL (node-postgres), batch: false',
+  pgraw: 'bare Fastify + node-postgres, same statements, one per request',
   prisma: 'fastify-device-grant, Prisma/PostgreSQL',
   before: 'fastify-device-grant, Prisma/PostgreSQL before (BENCH_BEFORE_SERVER)'
 }

@@ -169,7 +169,7 @@ async function main (): Promise<void> {
     const report: Report = { env, settings, targets, measurements, paired: [] }
     // The ratio targets, once more in short alternating slices of two servers running side by side.
     const comparisons: Array<[Scenario, Target, Target]> = [['poll', 'memory', 'ceiling'], ['authorize', 'memory', 'ceiling'], ['poll', 'redis', 'memory'], ['poll', 'postgres', 'memory'],
-      ['poll', 'postgres', 'before'], ['authorize', 'postgres', 'before'], ['flow', 'postgres', 'before']]
+      ['poll', 'postgres', 'pgsingle'], ['authorize', 'postgres', 'pgsingle'], ['poll', 'postgres', 'before'], ['authorize', 'postgres', 'before'], ['flow', 'postgres', 'before']]
     for (const [scenario, target, reference] of comparisons) {
       if (!scenarios.includes(scenario) || !targets.includes(target) || !targets.includes(reference)) continue
       const p = await pairedSlices(scenario, target, reference, settings, infra, settings.slices, settings.slice)

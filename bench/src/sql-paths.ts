@@ -1,9 +1,12 @@
 // The store's statements on the ways a Node process can send them, in-process, no HTTP:
 // node-postgres unnamed and named (prepared), the poll with and without a durable commit, Prisma's
-// raw queries and its typed model queries, pool sizes. `node dist/src/sql-paths.js` (needs
-// DATABASE_URL); prints a Markdown table. Each path runs in turn, A B B A, median of the rounds.
+// raw queries and its typed model queries, pool sizes, and the store's own recordPoll and save
+// with and without batching. A call is one statement, except on the batched paths, where the
+// calls of one event-loop turn share one. `node dist/src/sql-paths.js` (needs DATABASE_URL);
+// prints a Markdown table. Each path runs in turn, A B B A, median of the rounds.
 import { randomBytes } from 'node:crypto'
 import { PrismaPg } from '@prisma/adapter-pg'
+import { postgresStore } from '@device-grant/store-postgres'
 import { buildStatements } from '@device-grant/store-postgres/sql'
 import pg from 'pg'
 import { PrismaClient } from '../generated/client/client.js'
@@ -44,6 +47,16 @@ const saveRow = (i: number): unknown[] => {
   return [`s${i}-${++saved}-${randomBytes(6).toString('hex')}`, `S${saved}-${randomBytes(4).toString('hex')}`, 'tv', '', 'pending', at, at + 600_000, 5, null, null, null, null, null, null, null]
 }
 
+// The store itself, on a pool of 10: each poll or save in its own statement, or the calls of one
+// event-loop turn in one (the store's default).
+const single = postgresStore({ pool: pool(10), table, batch: false })
+const batched = postgresStore({ pool: pool(10), table })
+const pollInput = (): { clientId: string, now: number, leewayMs: number, slowDownStep: number } => ({ clientId: 'tv', now: ++clock, leewayMs: 1000, slowDownStep: 5 })
+const saveRecord = (i: number): Parameters<typeof single.save>[0] => {
+  const [deviceCodeHash, userCode, , , , createdAt, expiresAt] = saveRow(i) as [string, string, string, string, string, number, number]
+  return { deviceCodeHash, userCode, clientId: 'tv', scope: '', status: 'pending', createdAt, expiresAt, interval: 5 }
+}
+
 type Path = [name: string, call: (i: number) => PromiseLike<unknown>]
 const paths: Path[] = [
   ['poll: pg unnamed, durable commit', (i) => pool(10).query({ text: durable.recordPoll.text, values: pollValues(i) })],
@@ -53,6 +66,10 @@ const paths: Path[] = [
   ['poll: pg named, async commit (pool 20)', (i) => pool(20).query({ ...fast.recordPoll, values: pollValues(i) })],
   ['poll: Prisma $queryRawUnsafe, durable commit', (i) => prisma.$queryRawUnsafe(durable.recordPoll.text, ...pollValues(i))],
   ['poll: Prisma $queryRawUnsafe, async commit', (i) => prisma.$queryRawUnsafe(fast.recordPoll.text, ...pollValues(i))],
+  ['poll: store-postgres recordPoll, batch: false', (i) => single.recordPoll(next(i), pollInput())],
+  ['poll: store-postgres recordPoll, batched (default)', (i) => batched.recordPoll(next(i), pollInput())],
+  ['save: store-postgres save, batch: false', (i) => single.save(saveRecord(i))],
+  ['save: store-postgres save, batched (default)', (i) => batched.save(saveRecord(i))],
   ['save (durable): pg named, pool 10', (i) => pool(10).query({ ...fast.save, values: saveRow(i) })],
   ['save (durable): pg named, pool 20', (i) => pool(20).query({ ...fast.save, values: saveRow(i) })],
   ['save (durable): pg named, pool 32', (i) => pool(32).query({ ...fast.save, values: saveRow(i) })],
@@ -92,7 +109,7 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const [name, call] of order) results.set(name, [...(results.get(name) ?? []), await once(call)])
 }
 
-console.log(`| path (${CALLS} calls, ${CONCURRENCY} in flight, median of ${ROUNDS} rounds) | statements/s | client CPU µs per statement |`)
+console.log(`| path (${CALLS} calls, ${CONCURRENCY} in flight, median of ${ROUNDS} rounds) | calls/s | client CPU µs per call |`)
 console.log('| --- | ---: | ---: |')
 for (const [name] of paths) {
   const r = results.get(name) ?? []

@@ -48,7 +48,7 @@ export async function openStore (kind: StoreKind, env: ServerEnv): Promise<Bench
     return { store, redis: () => commands, close: async () => { await redis.quit() } }
   }
   if (env.databaseUrl === undefined || env.pgSchema === undefined) throw new Error(`BENCH_DATABASE_URL and BENCH_PG_SCHEMA are required for the ${kind} target`)
-  if (kind === 'postgres') return await openPostgres(env.databaseUrl, env.pgSchema, env.pgPool ?? 20)
+  if (kind === 'postgres' || kind === 'pgsingle') return await openPostgres(env.databaseUrl, env.pgSchema, env.pgPool ?? 20, kind === 'postgres')
   const { default: pg } = await import('pg')
   const { PrismaPg } = await import('@prisma/adapter-pg')
   const { prismaStore } = await import('@device-grant/store-prisma')
@@ -76,14 +76,14 @@ export async function openStore (kind: StoreKind, env: ServerEnv): Promise<Bench
   }
 }
 
-/** store-postgres as its README sets it up: the app's pool, the store's defaults. */
-async function openPostgres (databaseUrl: string, schema: string, max: number): Promise<BenchStore> {
+/** store-postgres as its README sets it up: the app's pool, the store's defaults (`pgsingle`: without batching, the A/B). */
+async function openPostgres (databaseUrl: string, schema: string, max: number, batch: boolean): Promise<BenchStore> {
   const { default: pg } = await import('pg')
   const { postgresStore } = await import('@device-grant/store-postgres')
   const pool = new pg.Pool({ connectionString: databaseUrl, max, connectionTimeoutMillis: 5000, application_name: 'device_grant_bench' })
   await pool.query(`TRUNCATE "${schema}".device_grant`)
   const sql = countQueries(pool)
-  const store = postgresStore({ pool, table: `${schema}.device_grant` })
+  const store = postgresStore({ pool, table: `${schema}.device_grant`, batch })
   return { store, sql, close: async () => { await pool.end() } }
 }
 

@@ -48,11 +48,12 @@ export interface SqlStoreOptions {
   asyncPollCommit?: boolean
   /**
    * Polls and saves made in the same event-loop turn go to the database as one statement
-   * (while two such statements are in flight, later calls wait for one to come back). Default
+   * (while such a statement is in flight, later calls wait for it and go in the next). Default
    * true. Under load this is most of the store's speed: a round trip, a transaction and a commit
    * per batch instead of per call. A call made alone is sent alone, as before; every call keeps
    * its own result, error and deadline, and a batch that fails for any reason but a lost
-   * connection is retried call by call.
+   * connection is retried call by call. A statement still unanswered at `operationTimeout`
+   * stops holding up the calls behind it.
    */
   batch?: boolean
 }
@@ -110,6 +111,7 @@ export abstract class SqlGrantStore implements DeviceGrantStore {
       this.#saves = saveOne
     } else {
       const retryAlone = (err: unknown): boolean => !errors.isConnectionError(err)
+      const timeoutMs = operationTimeout
       const polls = new Batcher<PollCall, PollResult | undefined>({
         one: pollOne,
         many: async (calls) => {
@@ -118,7 +120,8 @@ export abstract class SqlGrantStore implements DeviceGrantStore {
           return calls.map((call) => toPollResult(byHash.get(call[0])))
         },
         key: (call) => call[0],
-        retryAlone
+        retryAlone,
+        timeoutMs
       })
       const saves = new Batcher<DeviceGrantRecord, boolean>({
         one: saveOne,
@@ -130,7 +133,8 @@ export abstract class SqlGrantStore implements DeviceGrantStore {
         // One statement cannot write a user code twice; a repeated device code fails the
         // batch on the unique index, and each grant then goes alone.
         key: (grant) => grant.userCode,
-        retryAlone
+        retryAlone,
+        timeoutMs
       })
       this.#polls = async (call) => await polls.add(call)
       this.#saves = async (grant) => await saves.add(grant)

@@ -154,6 +154,24 @@ export function batchingTests (t: Tap, h: PgStoreHarness): void {
     t.same(again.map((r) => r?.grant.lastPolledAt), grants.map(() => now + 1), 'works again')
   })
 
+  t.test('a statement that never answers holds up the polls behind it only until its deadline', async (t) => {
+    const store = h.storeWith({ operationTimeout: 500 })
+    const [stuck, behind, later] = [grant(), grant(), grant()]
+    await Promise.all([stuck, behind, later].map((g) => store.save(g)))
+    await db.admin.query('BEGIN')
+    t.teardown(async () => { await db.admin.query('ROLLBACK') })
+    await db.admin.query('SELECT 1 FROM device_grant WHERE device_code_hash = $1 FOR UPDATE', [stuck.deviceCodeHash])
+    const now = Date.now() + 1000
+    const first = store.recordPoll(stuck.deviceCodeHash, poll(now)).then(() => 'answered', (err: unknown) => err)
+    await waitForLockWait(db.admin, db.applicationName)
+    // Made while the statement for `stuck` waits on the lock: queued behind it, sent once its
+    // deadline gives the slot back, answered although the lock is still held.
+    const second = store.recordPoll(behind.deviceCodeHash, poll(now))
+    t.type(await first, StoreUnavailableError, 'the stuck poll fails at its deadline')
+    t.match(await within(5000, second), { slowDown: false, grant: { lastPolledAt: now } }, 'the poll queued behind it is answered')
+    t.match(await within(5000, store.recordPoll(later.deviceCodeHash, poll(now))), { grant: { lastPolledAt: now } }, 'and so is the next one')
+  })
+
   t.test('batches of two processes over the same grants, in opposite orders: every poll answered, each exactly once', async (t) => {
     const [one, two] = [h.otherProcess(), h.otherProcess()]
     const grants = Array.from({ length: 30 }, () => grant())

@@ -19,7 +19,7 @@ export interface PgStoreHarness {
   /** The store under test, on the schema's main pool. */
   store: PgStore
   /** Another store on the main pool, with these options. */
-  storeWith: (options: { batch?: boolean }) => PgStore
+  storeWith: (options: { batch?: boolean, operationTimeout?: number }) => PgStore
   /** A store on a pool of its own (up to 4 connections), as a second process would have. */
   otherProcess: () => PgStore
   /** A store on a server nobody listens on (127.0.0.1:1), and how to close its pool. */
