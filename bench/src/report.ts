@@ -427,12 +427,17 @@ ${checks.map(c => `| ${c.target} | ${c.measured} | ${c.met ? 'yes' : '**no**'} |
 - Redis is a private \`redis-server\` started by the bench on a free port (no persistence),
   flushed before each Redis run; PostgreSQL is the shared server, in a schema of the bench's own
   (\`bench_<random>\`, shipped migration applied, truncated before each run, dropped at the end);
-  Prisma uses \`@prisma/adapter-pg\` with a pool of 10, store-postgres a \`pg.Pool\` of 10 with the
-  store's defaults (named statements, the poll's asynchronous commit).
+  Prisma uses \`@prisma/adapter-pg\` with a pool of 10, store-postgres a \`pg.Pool\` of 20
+  (\`BENCH_PG_POOL\`) with the store's defaults: named statements, the poll's asynchronous commit,
+  and batching (the polls of one event-loop turn in one statement, the saves likewise, one such
+  statement in flight at a time). *batch: false* is the same store with every call in its own
+  statement: the A/B of the batching.
 - **bare Fastify + node-postgres**: the PostgreSQL baseline. The ceiling's work plus the store's
-  own statements (\`@device-grant/store-postgres/sql\`, named, same pool size) sent straight
-  through \`pool.query\`: \`save\` per authorization, \`recordPoll\` per poll (and \`claim\` once
-  approved), lookup + \`approve\` per approval. The gap between it and store-postgres is the store
-  and the plugin; the gap between it and the ceiling is PostgreSQL.
+  own single-call statements (\`@device-grant/store-postgres/sql\`, named, same pool size) sent
+  straight through \`pool.query\`, one per request, as an app without batching would: \`save\` per
+  authorization, \`recordPoll\` per poll (and \`claim\` once approved), lookup + \`approve\` per
+  approval. The gap between it and store-postgres with *batch: false* is the store and the
+  plugin; the gap between it and the ceiling is PostgreSQL; store-postgres with its defaults
+  passes it by sending fewer statements.
 `
 }

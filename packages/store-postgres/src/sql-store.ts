@@ -85,6 +85,7 @@ export abstract class SqlGrantStore implements DeviceGrantStore {
     const operationTimeout = options.operationTimeout ?? 5000
     if (!(Number.isFinite(operationTimeout) && operationTimeout > 0)) throw new TypeError(`${name}: operationTimeout must be a number of milliseconds > 0`)
     if (options.clock !== undefined && typeof options.clock !== 'function') throw new TypeError(`${name}: clock must be a function`)
+    if (options.batch !== undefined && typeof options.batch !== 'boolean') throw new TypeError(`${name}: batch must be true or false`)
     this.#retentionMs = retentionMs(options.retention, name)
     try {
       this.sql = buildStatements(options.table ?? DEFAULT_TABLE, { asyncPollCommit: options.asyncPollCommit ?? true })
@@ -95,46 +96,24 @@ export abstract class SqlGrantStore implements DeviceGrantStore {
     this.#errors = errors
     this.#clock = options.clock ?? Date.now
     this.#timeoutMs = operationTimeout
-    const pollOne = async (call: PollCall): Promise<PollResult | undefined> =>
-      toPollResult((await this.query(this.sql.recordPoll, call))[0] as PollRow | undefined)
-    const saveOne = async (grant: DeviceGrantRecord): Promise<boolean> => {
-      try {
-        return await this.execute(this.sql.save, saveValues(grant)) === 1
-      } catch (err) {
-        // The device-code hash is already stored (the user-code conflict is handled in SQL).
-        if (errors.isUniqueViolation(err)) return false
-        throw err
-      }
-    }
     if (options.batch === false) {
-      this.#polls = pollOne
-      this.#saves = saveOne
+      this.#polls = async (call) => await this.#pollOne(call)
+      this.#saves = async (grant) => await this.#saveOne(grant)
     } else {
-      const retryAlone = (err: unknown): boolean => !errors.isConnectionError(err)
-      const timeoutMs = operationTimeout
+      const common = { retryAlone: (err: unknown) => !errors.isConnectionError(err), timeoutMs: operationTimeout }
       const polls = new Batcher<PollCall, PollResult | undefined>({
-        one: pollOne,
-        many: async (calls) => {
-          const rows = await this.query(this.sql.recordPolls, columns(calls, 5)) as PollRow[]
-          const byHash = new Map(rows.map((row) => [row.deviceCodeHash, row]))
-          return calls.map((call) => toPollResult(byHash.get(call[0])))
-        },
+        one: async (call) => await this.#pollOne(call),
+        many: async (calls) => await this.#pollMany(calls),
         key: (call) => call[0],
-        retryAlone,
-        timeoutMs
+        ...common
       })
+      // One statement cannot write a user code twice; a repeated device code fails the batch on
+      // the unique index, and each grant then goes alone.
       const saves = new Batcher<DeviceGrantRecord, boolean>({
-        one: saveOne,
-        many: async (grants) => {
-          const rows = await this.query(this.sql.saves, columns(grants.map(saveValues), SAVE_FIELDS.length)) as Array<{ deviceCodeHash: string }>
-          const saved = new Set(rows.map((row) => row.deviceCodeHash))
-          return grants.map((grant) => saved.has(grant.deviceCodeHash))
-        },
-        // One statement cannot write a user code twice; a repeated device code fails the
-        // batch on the unique index, and each grant then goes alone.
+        one: async (grant) => await this.#saveOne(grant),
+        many: async (grants) => await this.#saveMany(grants),
         key: (grant) => grant.userCode,
-        retryAlone,
-        timeoutMs
+        ...common
       })
       this.#polls = async (call) => await polls.add(call)
       this.#saves = async (grant) => await saves.add(grant)
@@ -145,6 +124,32 @@ export abstract class SqlGrantStore implements DeviceGrantStore {
   protected abstract query (statement: Statement, values: unknown[]): PromiseLike<unknown[]>
   /** Sends `statement` and resolves how many rows it affected. */
   protected abstract execute (statement: Statement, values: unknown[]): PromiseLike<number>
+
+  async #pollOne (call: PollCall): Promise<PollResult | undefined> {
+    return toPollResult((await this.query(this.sql.recordPoll, call))[0] as PollRow | undefined)
+  }
+
+  async #pollMany (calls: PollCall[]): Promise<Array<PollResult | undefined>> {
+    const rows = await this.query(this.sql.recordPolls, columns(calls, 5)) as PollRow[]
+    const byHash = new Map(rows.map((row) => [row.deviceCodeHash, row]))
+    return calls.map((call) => toPollResult(byHash.get(call[0])))
+  }
+
+  async #saveOne (grant: DeviceGrantRecord): Promise<boolean> {
+    try {
+      return await this.execute(this.sql.save, saveValues(grant)) === 1
+    } catch (err) {
+      // The device-code hash is already stored (the user-code conflict is handled in SQL).
+      if (this.#errors.isUniqueViolation(err)) return false
+      throw err
+    }
+  }
+
+  async #saveMany (grants: DeviceGrantRecord[]): Promise<boolean[]> {
+    const rows = await this.query(this.sql.saves, columns(grants.map(saveValues), SAVE_FIELDS.length)) as Array<{ deviceCodeHash: string }>
+    const saved = new Set(rows.map((row) => row.deviceCodeHash))
+    return grants.map((grant) => saved.has(grant.deviceCodeHash))
+  }
 
   async save (grant: DeviceGrantRecord): Promise<boolean> {
     return await this.run('save', () => this.#saves(grant))

@@ -123,7 +123,8 @@ t.test('options are checked, errors prefixed with the package name', async (t) =
     ['a quoted table', { pool: db.pool, table: '"x"' }, /^@device-grant\/store-postgres: table must be/],
     ['a negative retention', { pool: db.pool, retention: -1 }, /^@device-grant\/store-postgres: retention must be a number of seconds >= 0$/],
     ['a zero operationTimeout', { pool: db.pool, operationTimeout: 0 }, /^@device-grant\/store-postgres: operationTimeout must be/],
-    ['a clock that is not a function', { pool: db.pool, clock: 5 }, /^@device-grant\/store-postgres: clock must be a function$/]
+    ['a clock that is not a function', { pool: db.pool, clock: 5 }, /^@device-grant\/store-postgres: clock must be a function$/],
+    ['a batch that is not a boolean', { pool: db.pool, batch: 'no' }, /^@device-grant\/store-postgres: batch must be true or false$/]
   ]
   for (const [name, options, message] of bad) {
     t.throws(() => new PostgresStore(options as never), { name: 'TypeError', message }, name)
