@@ -14,11 +14,7 @@ export interface BatchSender<C, R> {
    * connection, so one call's bad input (or a deadlock) never fails the calls beside it.
    */
   retryAlone: (error: unknown) => boolean
-  /**
-   * The store's operation deadline, in ms. A call still queued when it passes is dropped (its
-   * caller has had its error); a statement still unanswered when it passes gives its slot back,
-   * so one that never answers cannot stop every later call.
-   */
+  /** The store's operation deadline, in ms: a call still queued when it passes is dropped (its caller has had its error). */
   timeoutMs: number
 }
 
@@ -36,6 +32,12 @@ interface Queued<C, R> {
 const MAX_IN_FLIGHT = 1
 /** Calls per statement at most: bounds a statement's parameters and the rows it locks. */
 const MAX_SIZE = 256
+/**
+ * A statement unanswered this long (ms) stops holding up the calls behind it: a batch waits
+ * a millisecond or two when all is well, so one this late is stuck (a row lock held elsewhere, a
+ * connection gone silent) and the next batch goes beside it.
+ */
+const STALLED_MS = 100
 
 /**
  * Sends the calls of one event-loop turn in one statement. Under load many requests arrive per
@@ -81,7 +83,7 @@ export class Batcher<C, R> {
         this.#inFlight--
         this.#schedule()
       }
-      const timer = setTimeout(release, this.#sender.timeoutMs)
+      const timer = setTimeout(release, Math.min(STALLED_MS, this.#sender.timeoutMs))
       timer.unref()
       this.#send(batch).finally(release)
     }

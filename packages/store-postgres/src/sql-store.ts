@@ -52,8 +52,8 @@ export interface SqlStoreOptions {
    * true. Under load this is most of the store's speed: a round trip, a transaction and a commit
    * per batch instead of per call. A call made alone is sent alone, as before; every call keeps
    * its own result, error and deadline, and a batch that fails for any reason but a lost
-   * connection is retried call by call. A statement still unanswered at `operationTimeout`
-   * stops holding up the calls behind it.
+   * connection is retried call by call. A statement still unanswered after 100 ms stops
+   * holding up the calls behind it.
    */
   batch?: boolean
 }
