@@ -30,7 +30,11 @@ class RedisMonitor {
   }
 
   static async open (url: string): Promise<RedisMonitor> {
-    const client = new Redis(url)
+    // Ready (its INFO ready check answered) before MONITOR starts: ioredis fails with "Command
+    // queue state error" when a monitored line reaches the monitoring connection before it has
+    // switched into monitor mode (seen in store-redis's round-trips test).
+    const client = new Redis(url, { lazyConnect: true })
+    await client.connect()
     const monitor = await client.monitor()
     return new RedisMonitor(monitor, client)
   }
