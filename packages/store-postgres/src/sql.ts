@@ -160,7 +160,7 @@ export function buildStatements (table: string, options: StatementOptions = { as
   // Many grants, one array per column. Inserted in user-code order: two batches that share user
   // codes take the index's locks in the same order, so they queue instead of deadlocking.
   const saves = upsert(`SELECT * FROM unnest(${SAVE_FIELDS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) ` +
-    'ORDER BY 2', ` RETURNING ${col('g', 'deviceCodeHash')} AS "deviceCodeHash"`)
+    `ORDER BY ${SAVE_FIELDS.findIndex(([field]) => field === 'userCode') + 1}`, ` RETURNING ${col('g', 'deviceCodeHash')} AS "deviceCodeHash"`)
 
   const find = (field: Field): string => `SELECT ${selectList('g')} FROM ${t} AS g WHERE ${col('g', field)} = $1::text`
 
