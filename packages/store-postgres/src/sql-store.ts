@@ -16,7 +16,7 @@ import { Batcher } from './batcher.js'
 import { withDeadline } from './deadline.js'
 import { saveValues, toPollResult, toRecord } from './rows.js'
 import type { GrantRow, PollRow } from './rows.js'
-import { DEFAULT_TABLE, SAVE_FIELDS, buildStatements } from './sql.js'
+import { DEFAULT_TABLE, buildStatements } from './sql.js'
 import type { Statement, Statements } from './sql.js'
 
 /** The options every store on the shared statements takes. */
@@ -97,26 +97,26 @@ export abstract class SqlGrantStore implements DeviceGrantStore {
     this.#clock = options.clock ?? Date.now
     this.#timeoutMs = operationTimeout
     if (options.batch === false) {
-      this.#polls = async (call) => await this.#pollOne(call)
-      this.#saves = async (grant) => await this.#saveOne(grant)
+      this.#polls = (call) => this.#pollOne(call)
+      this.#saves = (grant) => this.#saveOne(grant)
     } else {
       const common = { retryAlone: (err: unknown) => !errors.isConnectionError(err), timeoutMs: operationTimeout }
       const polls = new Batcher<PollCall, PollResult | undefined>({
-        one: async (call) => await this.#pollOne(call),
-        many: async (calls) => await this.#pollMany(calls),
+        one: (call) => this.#pollOne(call),
+        many: (calls) => this.#pollMany(calls),
         key: (call) => call[0],
         ...common
       })
       // One statement cannot write a user code twice; a repeated device code fails the batch on
       // the unique index, and each grant then goes alone.
       const saves = new Batcher<DeviceGrantRecord, boolean>({
-        one: async (grant) => await this.#saveOne(grant),
-        many: async (grants) => await this.#saveMany(grants),
+        one: (grant) => this.#saveOne(grant),
+        many: (grants) => this.#saveMany(grants),
         key: (grant) => grant.userCode,
         ...common
       })
-      this.#polls = async (call) => await polls.add(call)
-      this.#saves = async (grant) => await saves.add(grant)
+      this.#polls = (call) => polls.add(call)
+      this.#saves = (grant) => saves.add(grant)
     }
   }
 
@@ -130,7 +130,7 @@ export abstract class SqlGrantStore implements DeviceGrantStore {
   }
 
   async #pollMany (calls: PollCall[]): Promise<Array<PollResult | undefined>> {
-    const rows = await this.query(this.sql.recordPolls, columns(calls, 5)) as PollRow[]
+    const rows = await this.query(this.sql.recordPolls, columns(calls)) as PollRow[]
     const byHash = new Map(rows.map((row) => [row.deviceCodeHash, row]))
     return calls.map((call) => toPollResult(byHash.get(call[0])))
   }
@@ -146,7 +146,7 @@ export abstract class SqlGrantStore implements DeviceGrantStore {
   }
 
   async #saveMany (grants: DeviceGrantRecord[]): Promise<boolean[]> {
-    const rows = await this.query(this.sql.saves, columns(grants.map(saveValues), SAVE_FIELDS.length)) as Array<{ deviceCodeHash: string }>
+    const rows = await this.query(this.sql.saves, columns(grants.map(saveValues))) as Array<{ deviceCodeHash: string }>
     const saved = new Set(rows.map((row) => row.deviceCodeHash))
     return grants.map((grant) => saved.has(grant.deviceCodeHash))
   }
@@ -252,9 +252,9 @@ type Send<C, R> = (call: C) => Promise<R>
 /** A poll's `recordPoll` parameters. */
 type PollCall = [deviceCodeHash: string, clientId: string, now: number, leewayMs: number, slowDownStep: number]
 
-/** Rows of parameters → one array per parameter (the batched statements' `unnest`). */
-function columns (rows: ReadonlyArray<readonly unknown[]>, width: number): unknown[][] {
-  const out: unknown[][] = Array.from({ length: width }, () => [])
+/** Rows of parameters (all one length) → one array per parameter (the batched statements' `unnest`). */
+function columns (rows: ReadonlyArray<readonly unknown[]>): unknown[][] {
+  const out: unknown[][] = Array.from({ length: rows[0]?.length ?? 0 }, () => [])
   for (const row of rows) row.forEach((value, i) => { out[i]?.push(value) })
   return out
 }

@@ -5,7 +5,7 @@ import pg from 'pg'
 import t from 'tap'
 import { postgresStore } from '../src/index.js'
 import { buildStatements } from '../src/sql.js'
-import { createTestDatabase, DATABASE_URL, grant, recordQueries, within } from './helpers.js'
+import { createTestDatabase, DATABASE_URL, grant, recordQueries, waitForLockWait, within } from './helpers.js'
 
 const db = await createTestDatabase()
 t.teardown(() => db.close())
@@ -110,22 +110,14 @@ t.test('batched polls lock their rows in one order: two batches over the same gr
   }
   const [one, two] = [await client(), await client()]
   const send = (c: pg.Client, hashes: string[]): Promise<unknown> => c.query(recordPolls.text, [hashes, hashes.map(() => 'client-a'), hashes.map(() => Date.now()), hashes.map(() => 1000), hashes.map(() => 5)])
-  const waiting = async (n: number): Promise<void> => {
-    for (let i = 0; i < 250; i++) {
-      const { rows } = await db.admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [`${db.applicationName}_order`])
-      if (rows[0]?.n === n) return
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    throw new Error(`${n} statements never waited for a lock`)
-  }
   // Each batch is stopped at the middle row; in the order given, the first would hold \`a\` and
   // the second \`b\` by then, and each would then wait for the other's row.
   await db.admin.query('BEGIN')
   await db.admin.query('SELECT 1 FROM device_grant WHERE device_code_hash = $1 FOR UPDATE', [middle])
   const first = send(one, [a, middle, b])
-  await waiting(1)
+  await waitForLockWait(db.admin, `${db.applicationName}_order`, 1)
   const second = send(two, [b, middle, a])
-  await waiting(2)
+  await waitForLockWait(db.admin, `${db.applicationName}_order`, 2)
   await db.admin.query('ROLLBACK')
   const settled = await within(10_000, Promise.allSettled([first, second]))
   t.same(settled.map((s) => s.status === 'fulfilled' ? 'ok' : String(s.reason)), ['ok', 'ok'])

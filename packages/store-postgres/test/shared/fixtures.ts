@@ -75,16 +75,16 @@ export async function within<T> (ms: number, promise: Promise<T>): Promise<T> {
   }
 }
 
-/** Resolves once a backend of `applicationName` is waiting for a lock (or fails after 5 s). */
-export async function waitForLockWait (admin: pg.Client, applicationName: string): Promise<void> {
+/** Resolves once `n` backends of `applicationName` (default 1) wait for a lock (or fails after 5 s). */
+export async function waitForLockWait (admin: pg.Client, applicationName: string, n = 1): Promise<void> {
   const deadline = Date.now() + 5000
   while (Date.now() < deadline) {
     const { rows } = await admin.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [applicationName])
-    if ((rows[0]?.n ?? 0) > 0) return
+    if ((rows[0]?.n ?? 0) >= n) return
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
-  throw new Error(`no backend of ${applicationName} waits for a lock`)
+  throw new Error(`fewer than ${n} backends of ${applicationName} wait for a lock`)
 }
 
 /** Terminates the schema's store backends matching `where` (SQL on pg_stat_activity); how many. */
